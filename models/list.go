@@ -1,0 +1,182 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+)
+
+// Page is one page of a listing and the total count behind it.
+type Page[T any] struct {
+	Items []T
+	Total int
+	Page  int
+	Limit int
+}
+
+// TotalPages is the number of pages (at least 1).
+func (p Page[T]) TotalPages() int {
+	if p.Limit <= 0 || p.Total == 0 {
+		return 1
+	}
+	return (p.Total + p.Limit - 1) / p.Limit
+}
+
+// HasNext reports whether a page follows.
+func (p Page[T]) HasNext() bool { return p.Page < p.TotalPages() }
+
+// HasPrev reports whether a page comes before.
+func (p Page[T]) HasPrev() bool { return p.Page > 1 }
+
+// Paging limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 100
+	MaxPage      = 100000
+)
+
+// Filter selects accounts for List (SPEC §2).
+type Filter struct {
+	Type   string // all (default), active, inactive, blocked, deleted
+	Level  *int
+	Role   string
+	Search string
+	Group  string
+	Sort   string // created_at (default), id, username, last_login_at, last_seen_at, points, level; "-" prefix for descending
+	Page   int
+	Limit  int
+}
+
+// Types maps the filter's type words to account types.
+var Types = map[string]int{"active": TypeActive, "blocked": TypeBanned, "inactive": TypeInactive, "deleted": TypeDeleted}
+
+// SortKeys are the columns List may sort by.
+var SortKeys = []string{"created_at", "id", "username", "last_login_at", "last_seen_at", "points", "level"}
+
+// Normalize clamps paging into range and checks the words of the filter;
+// it returns a ValidationError naming a field it can't honour.
+func (f *Filter) Normalize(defaultLimit int) error {
+	c := checker{}
+	f.Type = strings.ToLower(strings.TrimSpace(f.Type))
+	if f.Type == "" {
+		f.Type = "all"
+	}
+	if _, ok := Types[f.Type]; !ok && f.Type != "all" {
+		c.add("type", "Unknown type; use all, active, inactive, blocked or deleted.")
+	}
+	f.Role = strings.ToLower(strings.TrimSpace(f.Role))
+	if _, _, ok := RoleLevels(f.Role); f.Role != "" && !ok {
+		c.add("role", "Unknown role; use "+strings.Join(Roles, ", ")+".")
+	}
+	if f.Level != nil && (*f.Level < 0 || *f.Level > MaxLevel) {
+		c.add("level", "Level is 0 to 10.")
+	}
+	f.Search = strings.TrimSpace(f.Search)
+	if utf8.RuneCountInString(f.Search) > 100 || !utf8.ValidString(f.Search) {
+		c.add("search", "Search for at most 100 characters.")
+	}
+	f.Sort = strings.TrimSpace(f.Sort)
+	if f.Sort == "" {
+		f.Sort = "created_at"
+	}
+	if !validSort(f.Sort) {
+		c.add("sort", "Sort by one of "+strings.Join(SortKeys, ", ")+", with - in front for descending.")
+	}
+	if defaultLimit <= 0 {
+		defaultLimit = DefaultLimit
+	}
+	if f.Limit <= 0 {
+		f.Limit = defaultLimit
+	}
+	f.Limit = min(f.Limit, MaxLimit)
+	f.Page = min(max(f.Page, 1), MaxPage)
+	return c.err()
+}
+
+func validSort(s string) bool {
+	key := strings.TrimPrefix(s, "-")
+	for _, k := range SortKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns one page of the accounts the filter selects.
+func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
+	if err := f.Normalize(DefaultLimit); err != nil {
+		return Page[User]{}, err
+	}
+	items := []User{}
+	q := s.db.NewSelect().Model(&items)
+	s.applyFilter(q, f)
+	q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
+	total, err := q.ScanAndCount(ctx)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	return Page[User]{Items: items, Total: int(total), Page: f.Page, Limit: f.Limit}, nil
+}
+
+func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
+	if t, ok := Types[f.Type]; ok {
+		q.Where("u.type = ?", t)
+	}
+	if f.Level != nil {
+		q.Where("u.level = ?", *f.Level)
+	}
+	if lo, hi, ok := RoleLevels(f.Role); ok && f.Role != "" {
+		q.Where("u.level BETWEEN ? AND ?", lo, hi)
+	}
+	if f.Group != "" {
+		q.Where("u.group_name = ?", f.Group)
+	}
+	if f.Search != "" {
+		s.applySearch(q, f.Search)
+	}
+}
+
+// applySearch matches a case-insensitive substring of username, e-mail or
+// name, with every character (% _ ' ") taken literally. PostgreSQL answers
+// from pg_trgm GIN indexes; SQLite from an FTS5 trigram index when the
+// term has three characters or more, and by a scan below that.
+func (s *Service) applySearch(q *bun.SelectQuery, term string) {
+	like := "%" + escapeLike(term) + "%"
+	if IsPostgres(s.db) {
+		q.Where(`(u.username ILIKE ? ESCAPE '\' OR u.email ILIKE ? ESCAPE '\' OR u.name ILIKE ? ESCAPE '\')`, like, like, like)
+		return
+	}
+	if utf8.RuneCountInString(term) >= 3 {
+		phrase := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+		q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", phrase)
+		return
+	}
+	q.Where(`(u.username LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\' OR u.name LIKE ? ESCAPE '\')`, like, like, like)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// orderBy turns a checked sort key into ORDER BY, with id as the tie-break
+// and accounts that never signed in (or were never seen) last.
+func orderBy(sort string) string {
+	dir := "ASC"
+	key := sort
+	if strings.HasPrefix(sort, "-") {
+		dir, key = "DESC", sort[1:]
+	}
+	switch key {
+	case "id":
+		return "u.id " + dir
+	case "username":
+		return "lower(u.username) " + dir
+	case "last_login_at", "last_seen_at":
+		return fmt.Sprintf("u.%s %s NULLS LAST, u.id %s", key, dir, dir)
+	}
+	return fmt.Sprintf("u.%s %s, u.id %s", key, dir, dir)
+}

@@ -1,0 +1,181 @@
+package models
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Options tune the users service; zero values take the defaults.
+type Options struct {
+	OnlineWindow  time.Duration // a visitor seen within it is online (5 minutes)
+	PresenceEvery time.Duration // at most one presence write per visitor per this (1 minute)
+	DefaultLevel  int           // level given at self-registration (1)
+	StatsTTL      time.Duration // how long Stats may be served from cache (15 seconds)
+	CountsTTL     time.Duration // how long the home page counts may be cached (2 seconds)
+	LockAfter     int           // failed sign-ins on one account before it locks (5)
+	LockFor       time.Duration // how long such a lock lasts (15 minutes)
+	Argon2        Argon2Params  // password hashing cost (DefaultArgon2)
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.OnlineWindow <= 0 {
+		o.OnlineWindow = 5 * time.Minute
+	}
+	if o.PresenceEvery <= 0 {
+		o.PresenceEvery = time.Minute
+	}
+	if o.DefaultLevel <= 0 || o.DefaultLevel > MaxLevel {
+		o.DefaultLevel = LevelUser
+	}
+	if o.StatsTTL <= 0 {
+		o.StatsTTL = 15 * time.Second
+	}
+	if o.CountsTTL <= 0 {
+		o.CountsTTL = 2 * time.Second
+	}
+	if o.LockAfter <= 0 {
+		o.LockAfter = 5
+	}
+	if o.LockFor <= 0 {
+		o.LockFor = 15 * time.Minute
+	}
+	if o.Argon2.Memory == 0 {
+		o.Argon2 = DefaultArgon2
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Service is the users service of SPEC §2: every page, API endpoint and
+// command goes through it, and it is the only code that touches the database.
+type Service struct {
+	db     *bun.DB
+	opts   Options
+	hasher *Hasher
+	log    *slog.Logger
+
+	presence throttle
+	locks    lockout
+
+	statsMu  sync.Mutex
+	stats    *Stats
+	countsMu sync.Mutex
+	counts   *HomeCounts
+}
+
+// NewService returns the users service on db.
+func NewService(db *bun.DB, opts Options) *Service {
+	opts.defaults()
+	return &Service{
+		db:       db,
+		opts:     opts,
+		hasher:   NewHasher(opts.Argon2),
+		log:      opts.Logger,
+		presence: throttle{last: map[string]time.Time{}},
+		locks:    lockout{fails: map[int64]*failures{}},
+	}
+}
+
+// DB is the database handle, for migrations, readiness and tests.
+func (s *Service) DB() *bun.DB { return s.db }
+
+// OnlineWindow is how recently a visitor must have been seen to be online.
+func (s *Service) OnlineWindow() time.Duration { return s.opts.OnlineWindow }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.opts.Now() }
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+// Ping checks that the database answers.
+func (s *Service) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Meta says where a request came from, for the audit log.
+type Meta struct {
+	IP        string
+	UserAgent string
+}
+
+// Actor is who takes an action: a signed-in account, or the system
+// (command line) when User is nil.
+type Actor struct {
+	User *User
+	Meta
+}
+
+// System is the actor of the command line.
+var System = Actor{Meta: Meta{IP: "cli"}}
+
+func (a Actor) id() *int64 {
+	if a.User == nil {
+		return nil
+	}
+	id := a.User.ID
+	return &id
+}
+
+// Event actions written by the service.
+const (
+	EvSignup         = "signup"
+	EvLogin          = "login"
+	EvLoginFailed    = "login.failed"
+	EvLoginLocked    = "login.locked"
+	EvLogout         = "logout"
+	EvCreate         = "user.create"
+	EvUpdate         = "user.update"
+	EvBan            = "user.ban"
+	EvUnban          = "user.unban"
+	EvDelete         = "user.delete"
+	EvRestore        = "user.restore"
+	EvPurge          = "user.purge"
+	EvPassword       = "user.password"
+	EvPasswordChange = "password.change"
+	EvSessionsRevoke = "sessions.revoke"
+	EvConfirm        = "user.confirm"
+	EvProfile        = "profile.update"
+)
+
+// record writes one event; failures are logged, never lost silently, and
+// never fail the action that caused them unless db is a transaction.
+func (s *Service) record(ctx context.Context, db bun.IDB, a Actor, action string, target *int64, detail string) error {
+	ev := &Event{
+		ActorID:   a.id(),
+		Action:    action,
+		TargetID:  target,
+		IP:        clip(a.IP, 64),
+		UserAgent: clip(a.UserAgent, 500),
+		Detail:    detail,
+		CreatedAt: s.now(),
+	}
+	_, err := db.NewInsert().Model(ev).Exec(ctx)
+	if err != nil {
+		s.log.ErrorContext(ctx, "write event", "action", action, "err", err)
+	}
+	return err
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !validUTF8End(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func validUTF8End(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+func ptr[T any](v T) *T { return &v }

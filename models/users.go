@@ -1,0 +1,561 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/uptrace/bun"
+)
+
+// Get returns the account with id, or ErrNotFound.
+func (s *Service) Get(ctx context.Context, id int64) (*User, error) {
+	return s.getBy(ctx, s.db, "u.id = ?", id)
+}
+
+// GetByUsername returns the account named username, in any case, or ErrNotFound.
+func (s *Service) GetByUsername(ctx context.Context, username string) (*User, error) {
+	return s.getBy(ctx, s.db, "lower(u.username) = lower(?)", strings.TrimSpace(username))
+}
+
+// GetByEmail returns the account with this e-mail address, in any case, or ErrNotFound.
+func (s *Service) GetByEmail(ctx context.Context, email string) (*User, error) {
+	return s.getBy(ctx, s.db, "lower(u.email) = lower(?)", strings.TrimSpace(email))
+}
+
+func (s *Service) getBy(ctx context.Context, db bun.IDB, where string, arg any) (*User, error) {
+	u := new(User)
+	err := db.NewSelect().Model(u).Where(where, arg).Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// NewUser is the input of Create and Register.
+type NewUser struct {
+	Username string
+	Email    string
+	Name     string
+	Password string
+	Level    int
+	Type     int // 0 means Active
+	Avatar   string
+	Group    string
+	Var      map[string]any
+}
+
+func (n *NewUser) normalize() {
+	n.Username = normalize(n.Username)
+	n.Email = normalize(n.Email)
+	n.Name = normalize(n.Name)
+	n.Avatar = normalize(n.Avatar)
+	n.Group = normalize(n.Group)
+	if n.Type == 0 {
+		n.Type = TypeActive
+	}
+}
+
+func (n *NewUser) check(emailRequired bool) error {
+	c := checker{}
+	c.check("username", n.Username)
+	if emailRequired && n.Email == "" {
+		c.add("email", "This field is required.")
+	}
+	c.check("email", n.Email)
+	c.check("name", n.Name)
+	c.check("password", n.Password)
+	c.check("avatar", n.Avatar)
+	c.check("group", n.Group)
+	c.check("level", n.Level)
+	c.check("type", n.Type)
+	checkVar(c, n.Var, false)
+	return c.err()
+}
+
+// Create makes an account for an admin, the API or the command line. The
+// actor must be an admin and may grant at most their own level minus one
+// (a superadmin any level).
+func (s *Service) Create(ctx context.Context, by Actor, n NewUser) (*User, error) {
+	n.normalize()
+	if err := Authorize(by.User, ActCreate, nil); err != nil {
+		return nil, err
+	}
+	if err := n.check(false); err != nil {
+		return nil, err
+	}
+	if !CanGrant(by.User, n.Level) {
+		return nil, fieldError("level", fmt.Sprintf("You can grant at most level %d.", by.User.Level-1))
+	}
+	if n.Type == TypeDeleted {
+		return nil, fieldError("type", "A new account can't be deleted.")
+	}
+	u, err := s.insert(ctx, n, false)
+	if err != nil {
+		return nil, err
+	}
+	_ = s.record(ctx, s.db, by, EvCreate, &u.ID, fmt.Sprintf("username=%s level=%d", u.Username, u.Level))
+	return u, nil
+}
+
+// Register is self-registration: e-mail required, the configured default
+// level, and type Inactive when the address must be confirmed first.
+func (s *Service) Register(ctx context.Context, m Meta, n NewUser, needConfirm bool) (*User, error) {
+	n.Level = s.opts.DefaultLevel
+	n.Type = TypeActive
+	if needConfirm {
+		n.Type = TypeInactive
+	}
+	n.Var = nil
+	n.Group = ""
+	n.normalize()
+	if err := n.check(true); err != nil {
+		return nil, err
+	}
+	u, err := s.insert(ctx, n, false)
+	if err != nil {
+		return nil, err
+	}
+	_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvSignup, &u.ID, "")
+	return u, nil
+}
+
+func (s *Service) insert(ctx context.Context, n NewUser, verified bool) (*User, error) {
+	hash, err := s.hasher.Hash(ctx, n.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &User{
+		Username:       n.Username,
+		Name:           n.Name,
+		PasswordHash:   hash,
+		Level:          n.Level,
+		Type:           n.Type,
+		Avatar:         n.Avatar,
+		Group:          n.Group,
+		Var:            n.Var,
+		SessionVersion: 1,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+	}
+	if u.Var == nil {
+		u.Var = map[string]any{}
+	}
+	if n.Email != "" {
+		u.Email = ptr(n.Email)
+	}
+	if verified {
+		u.EmailVerifiedAt = &now
+	}
+	if _, err := s.db.NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
+		return nil, conflictOr(err)
+	}
+	s.invalidateStats()
+	return u, nil
+}
+
+// conflictOr turns a unique-index violation into a ConflictError naming the field.
+func conflictOr(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "23505") && !strings.Contains(msg, "UNIQUE constraint failed") {
+		return err
+	}
+	switch {
+	case strings.Contains(msg, "username"):
+		return &ConflictError{Field: "username", Message: "This username is already taken."}
+	case strings.Contains(msg, "email"):
+		return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
+	}
+	return &ConflictError{Message: "This already exists."}
+}
+
+// Patch lists the fields Update changes; nil means "leave as is".
+// Email "" removes the address; a Var key set to nil is removed.
+type Patch struct {
+	Username *string
+	Email    *string
+	Name     *string
+	Password *string
+	Level    *int
+	Type     *int
+	Points   *int64
+	Avatar   *string
+	Group    *string
+	Var      map[string]any
+}
+
+// Update changes the fields present in p. Admins edit accounts below their
+// level; a type change goes through the ban/unban/delete/restore rules.
+func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*User, error) {
+	c := checker{}
+	for _, f := range []struct {
+		name string
+		v    **string
+	}{{"username", &p.Username}, {"email", &p.Email}, {"name", &p.Name}, {"avatar", &p.Avatar}, {"group", &p.Group}} {
+		if *f.v != nil {
+			*f.v = ptr(normalize(**f.v))
+			c.check(f.name, **f.v)
+		}
+	}
+	if p.Password != nil {
+		c.check("password", *p.Password)
+	}
+	if p.Level != nil {
+		c.check("level", *p.Level)
+	}
+	if p.Type != nil {
+		c.check("type", *p.Type)
+	}
+	checkVar(c, p.Var, true)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	var hash string
+	if p.Password != nil {
+		var err error
+		if hash, err = s.hasher.Hash(ctx, *p.Password); err != nil {
+			return nil, err
+		}
+	}
+
+	var out *User
+	var changed []string
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		u, err := s.lockUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := Authorize(by.User, ActEdit, u); err != nil {
+			return err
+		}
+		q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id)
+		endSessions := false
+		if p.Username != nil && *p.Username != u.Username {
+			q.Set("username = ?", *p.Username)
+			changed = append(changed, "username")
+		}
+		if p.Email != nil && *p.Email != u.EmailAddress() {
+			if *p.Email == "" {
+				q.Set("email = NULL")
+			} else {
+				q.Set("email = ?", *p.Email)
+			}
+			q.Set("email_verified_at = NULL")
+			changed = append(changed, "email")
+		}
+		if p.Name != nil && *p.Name != u.Name {
+			q.Set("name = ?", *p.Name)
+			changed = append(changed, "name")
+		}
+		if p.Avatar != nil && *p.Avatar != u.Avatar {
+			q.Set("avatar = ?", *p.Avatar)
+			changed = append(changed, "avatar")
+		}
+		if p.Group != nil && *p.Group != u.Group {
+			q.Set("group_name = ?", *p.Group)
+			changed = append(changed, "group")
+		}
+		if p.Points != nil && *p.Points != u.Points {
+			q.Set("points = ?", *p.Points)
+			changed = append(changed, "points")
+		}
+		if p.Password != nil {
+			q.Set("password_hash = ?", hash)
+			endSessions = true
+			changed = append(changed, "password")
+		}
+		if p.Level != nil && *p.Level != u.Level {
+			if !CanGrant(by.User, *p.Level) {
+				return fieldError("level", fmt.Sprintf("You can grant at most level %d.", by.User.Level-1))
+			}
+			if err := s.guardLastSuperadmin(ctx, tx, u, *p.Level, u.Type); err != nil {
+				return err
+			}
+			q.Set("level = ?", *p.Level)
+			changed = append(changed, fmt.Sprintf("level %d→%d", u.Level, *p.Level))
+		}
+		if p.Type != nil && *p.Type != u.Type {
+			act := typeAction(u.Type, *p.Type)
+			if err := Authorize(by.User, act, u); err != nil {
+				return err
+			}
+			if err := s.guardLastSuperadmin(ctx, tx, u, u.Level, *p.Type); err != nil {
+				return err
+			}
+			q.Set("type = ?", *p.Type)
+			if *p.Type == TypeBanned || *p.Type == TypeDeleted {
+				endSessions = true
+			}
+			if *p.Type == TypeActive && u.Type == TypeInactive && u.EmailVerifiedAt == nil {
+				q.Set("email_verified_at = ?", s.now())
+			}
+			changed = append(changed, "type "+TypeLabel(u.Type)+"→"+TypeLabel(*p.Type))
+		}
+		if len(p.Var) > 0 {
+			merged := mergeVar(u.Var, p.Var)
+			if len(merged) > MaxVarKeys {
+				return fieldError("var", fmt.Sprintf("At most %d keys.", MaxVarKeys))
+			}
+			q.Set("var = ?", merged)
+			changed = append(changed, "var")
+		}
+		if len(changed) == 0 {
+			out = u
+			return nil
+		}
+		if endSessions {
+			q.Set("session_version = session_version + 1")
+		}
+		q.Set("updated_at = ?", s.now())
+		if _, err := q.Exec(ctx); err != nil {
+			return conflictOr(err)
+		}
+		if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, by, EvUpdate, &id, strings.Join(changed, ", "))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(changed) > 0 {
+		s.invalidateStats()
+	}
+	return out, nil
+}
+
+func typeAction(from, to int) Action {
+	switch to {
+	case TypeBanned:
+		return ActBan
+	case TypeDeleted:
+		return ActDelete
+	}
+	switch from {
+	case TypeBanned:
+		return ActUnban
+	case TypeDeleted:
+		return ActRestore
+	}
+	return ActConfirm
+}
+
+func mergeVar(cur, patch map[string]any) map[string]any {
+	out := make(map[string]any, len(cur)+len(patch))
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range patch {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// lockUser reads the account inside tx, locking its row on PostgreSQL
+// (SQLite's write transactions are already exclusive).
+func (s *Service) lockUser(ctx context.Context, tx bun.Tx, id int64) (*User, error) {
+	u := new(User)
+	q := tx.NewSelect().Model(u).Where("u.id = ?", id)
+	if IsPostgres(tx) {
+		q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// guardLastSuperadmin refuses a change that would leave no active superadmin.
+func (s *Service) guardLastSuperadmin(ctx context.Context, tx bun.Tx, u *User, newLevel, newType int) error {
+	if !(u.Level == LevelSuperadmin && u.Type == TypeActive) {
+		return nil
+	}
+	if newLevel == LevelSuperadmin && newType == TypeActive {
+		return nil
+	}
+	q := tx.NewSelect().Model((*User)(nil)).Column("id").
+		Where("level = ? AND type = ?", LevelSuperadmin, TypeActive)
+	if IsPostgres(tx) {
+		q.For("UPDATE")
+	}
+	var ids []int64
+	if err := q.Scan(ctx, &ids); err != nil {
+		return err
+	}
+	if len(ids) <= 1 {
+		return denied("this is the last active superadmin; make another superadmin first")
+	}
+	return nil
+}
+
+// transition is one state change by an admin action.
+type transition struct {
+	act         Action
+	event       string
+	set         func(q *bun.UpdateQuery, u *User)
+	endSessions bool
+}
+
+// apply runs an action on one account in a transaction: authorization,
+// the last-superadmin rule, the update, ending sessions and the event.
+func (s *Service) apply(ctx context.Context, by Actor, id int64, t transition, detail string) (*User, error) {
+	var out *User
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		u, err := s.lockUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := Authorize(by.User, t.act, u); err != nil {
+			return err
+		}
+		q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).Set("updated_at = ?", s.now())
+		t.set(q, u)
+		if t.endSessions {
+			q.Set("session_version = session_version + 1")
+		}
+		after := *u
+		if t.act == ActBan {
+			after.Type = TypeBanned
+		} else if t.act == ActDelete {
+			after.Type = TypeDeleted
+		}
+		if err := s.guardLastSuperadmin(ctx, tx, u, after.Level, after.Type); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		if t.endSessions {
+			if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, by, t.event, &id, detail)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.invalidateStats()
+	return out, nil
+}
+
+// Block bans an account: it can't sign in, its sessions end, and the
+// reason is shown to it at sign-in.
+func (s *Service) Block(ctx context.Context, by Actor, id int64, reason string) (*User, error) {
+	reason = clip(normalize(reason), 500)
+	return s.apply(ctx, by, id, transition{act: ActBan, event: EvBan, endSessions: true,
+		set: func(q *bun.UpdateQuery, _ *User) { q.Set("type = ?", TypeBanned).Set("ban_reason = ?", reason) },
+	}, reason)
+}
+
+// Unblock lifts a ban.
+func (s *Service) Unblock(ctx context.Context, by Actor, id int64) (*User, error) {
+	return s.apply(ctx, by, id, transition{act: ActUnban, event: EvUnban,
+		set: func(q *bun.UpdateQuery, _ *User) { q.Set("type = ?", TypeActive).Set("ban_reason = ''") },
+	}, "")
+}
+
+// Delete soft-deletes an account (type Deleted): it can't sign in, its
+// sessions end, its content stays.
+func (s *Service) Delete(ctx context.Context, by Actor, id int64) (*User, error) {
+	return s.apply(ctx, by, id, transition{act: ActDelete, event: EvDelete, endSessions: true,
+		set: func(q *bun.UpdateQuery, _ *User) { q.Set("type = ?", TypeDeleted) },
+	}, "")
+}
+
+// Restore brings a soft-deleted account back as Active.
+func (s *Service) Restore(ctx context.Context, by Actor, id int64) (*User, error) {
+	return s.apply(ctx, by, id, transition{act: ActRestore, event: EvRestore,
+		set: func(q *bun.UpdateQuery, _ *User) { q.Set("type = ?", TypeActive) },
+	}, "")
+}
+
+// ConfirmEmail marks the account's e-mail address as confirmed and, when it
+// was waiting for that, makes it Active.
+func (s *Service) ConfirmEmail(ctx context.Context, by Actor, id int64) (*User, error) {
+	now := s.now()
+	return s.apply(ctx, by, id, transition{act: ActConfirm, event: EvConfirm,
+		set: func(q *bun.UpdateQuery, u *User) {
+			if u.EmailVerifiedAt == nil {
+				q.Set("email_verified_at = ?", now)
+			}
+			if u.Type == TypeInactive {
+				q.Set("type = ?", TypeActive)
+			}
+		},
+	}, "")
+}
+
+// SetPassword sets another account's password (admin); its sessions end.
+func (s *Service) SetPassword(ctx context.Context, by Actor, id int64, password string) (*User, error) {
+	c := checker{}
+	c.check("password", password)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if target, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	} else if err := Authorize(by.User, ActSetPassword, target); err != nil {
+		return nil, err // before spending a hash on it
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(ctx, by, id, transition{act: ActSetPassword, event: EvPassword, endSessions: true,
+		set: func(q *bun.UpdateQuery, _ *User) { q.Set("password_hash = ?", hash) },
+	}, "")
+}
+
+// RevokeSessions ends every session of the account ("sign out everywhere").
+func (s *Service) RevokeSessions(ctx context.Context, by Actor, id int64) (*User, error) {
+	return s.apply(ctx, by, id, transition{act: ActRevokeSessions, event: EvSessionsRevoke, endSessions: true,
+		set: func(*bun.UpdateQuery, *User) {},
+	}, "")
+}
+
+// Purge hard-deletes a soft-deleted account (superadmin only). Its events
+// stay, with the account's name in their detail.
+func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		u, err := s.lockUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := Authorize(by.User, ActPurge, u); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, by, EvPurge, &id, "username="+u.Username+" id="+strconv.FormatInt(id, 10)); err != nil {
+			return err
+		}
+		_, err = tx.NewDelete().Model((*User)(nil)).Where("id = ?", id).Exec(ctx)
+		return err
+	})
+	if err == nil {
+		s.invalidateStats()
+	}
+	return err
+}
+
+// HasSuperadmin reports whether any active superadmin exists (first run).
+func (s *Service) HasSuperadmin(ctx context.Context) (bool, error) {
+	return s.db.NewSelect().Model((*User)(nil)).
+		Where("level = ? AND type = ?", LevelSuperadmin, TypeActive).Exists(ctx)
+}

@@ -1,0 +1,152 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// Limits of SPEC §1.
+const (
+	MaxVarKeys      = 50
+	MaxVarKeyLen    = 64
+	MaxVarStringLen = 1024
+	MinPasswordLen  = 8
+	MaxPasswordLen  = 256
+)
+
+var (
+	validate      = newValidator()
+	usernameChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
+	allDigits     = regexp.MustCompile(`^[0-9]+$`)
+)
+
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	_ = v.RegisterValidation("username", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		return usernameChars.MatchString(s) && !allDigits.MatchString(s)
+	})
+	_ = v.RegisterValidation("weburl", func(fl validator.FieldLevel) bool {
+		u, err := url.Parse(fl.Field().String())
+		return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	})
+	return v
+}
+
+// field rules, checked one value at a time so each error names its field.
+var rules = map[string]string{
+	"username": "required,min=3,max=30,username",
+	"email":    "omitempty,max=254,email",
+	"name":     "max=100",
+	"password": fmt.Sprintf("required,min=%d,max=%d", MinPasswordLen, MaxPasswordLen),
+	"avatar":   "omitempty,max=500,weburl",
+	"group":    "max=64",
+	"level":    "min=0,max=10",
+	"type":     "min=1,max=4",
+}
+
+// messages explains a failed rule to a person.
+func message(field string, fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "This field is required."
+	case "min":
+		if field == "level" || field == "type" {
+			return "Must be at least " + fe.Param() + "."
+		}
+		return "Must be at least " + fe.Param() + " characters."
+	case "max":
+		if field == "level" || field == "type" {
+			return "Must be at most " + fe.Param() + "."
+		}
+		return "Must be at most " + fe.Param() + " characters."
+	case "username":
+		return "Use letters, digits, _ . and -, starting with a letter or digit (not only digits)."
+	case "email":
+		return "Enter a valid e-mail address."
+	case "weburl":
+		return "Enter an http:// or https:// address."
+	}
+	return "Invalid value."
+}
+
+// checker collects field errors.
+type checker map[string]string
+
+func (c checker) check(field string, value any) {
+	if _, done := c[field]; done {
+		return
+	}
+	if s, ok := value.(string); ok && !utf8.ValidString(s) {
+		c[field] = "Contains invalid characters."
+		return
+	}
+	if err := validate.Var(value, rules[field]); err != nil {
+		if errs, ok := err.(validator.ValidationErrors); ok && len(errs) > 0 {
+			c[field] = message(field, errs[0])
+			return
+		}
+		c[field] = "Invalid value."
+	}
+}
+
+func (c checker) add(field, msg string) {
+	if _, done := c[field]; !done {
+		c[field] = msg
+	}
+}
+
+func (c checker) err() error {
+	if len(c) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: c}
+}
+
+// checkVar validates custom metadata: at most MaxVarKeys keys of at most
+// MaxVarKeyLen characters, with string, number or boolean values (nil too
+// when allowNull, meaning "remove this key").
+func checkVar(c checker, v map[string]any, allowNull bool) {
+	if len(v) > MaxVarKeys {
+		c.add("var", fmt.Sprintf("At most %d keys.", MaxVarKeys))
+		return
+	}
+	for k, val := range v {
+		if k == "" || utf8.RuneCountInString(k) > MaxVarKeyLen || !utf8.ValidString(k) {
+			c.add("var", fmt.Sprintf("Keys must be 1 to %d characters.", MaxVarKeyLen))
+			return
+		}
+		switch x := val.(type) {
+		case nil:
+			if !allowNull {
+				c.add("var", fmt.Sprintf("%q: null is only allowed in an update, to remove the key.", k))
+				return
+			}
+		case string:
+			if utf8.RuneCountInString(x) > MaxVarStringLen || !utf8.ValidString(x) {
+				c.add("var", fmt.Sprintf("%q: text values are at most %d characters.", k, MaxVarStringLen))
+				return
+			}
+		case bool:
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				c.add("var", fmt.Sprintf("%q: not a finite number.", k))
+				return
+			}
+		case int, int64, int32, float32, json.Number:
+		default:
+			c.add("var", fmt.Sprintf("%q: values must be text, numbers or true/false.", k))
+			return
+		}
+	}
+}
+
+// normalize trims the user-typed text fields.
+func normalize(s string) string { return strings.TrimSpace(s) }
