@@ -48,6 +48,9 @@ func Authorize(actor *User, act Action, target *User) error {
 	if actor.Type != TypeActive {
 		return denied("your account is not active")
 	}
+	if act == ActRevokeSessions && target != nil && target.ID == actor.ID {
+		return nil // anyone may sign themselves out everywhere
+	}
 	if actor.Level < need {
 		return denied("this needs the %s role", Role(need))
 	}

@@ -131,7 +131,9 @@ func (u *User) IsStaff() bool { return u != nil && u.Level >= LevelModerator && 
 func (u *User) IsAdmin() bool { return u != nil && u.Level >= LevelAdmin && u.Type == TypeActive }
 
 // IsSuperadmin reports whether the account has every right.
-func (u *User) IsSuperadmin() bool { return u != nil && u.Level >= LevelSuperadmin && u.Type == TypeActive }
+func (u *User) IsSuperadmin() bool {
+	return u != nil && u.Level >= LevelSuperadmin && u.Type == TypeActive
+}
 
 // IsOnline reports whether the account was seen within window of now.
 func (u *User) IsOnline(now time.Time, window time.Duration) bool {

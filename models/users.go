@@ -227,6 +227,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 
 	var out *User
 	var changed []string
+	var typeEvent string
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
@@ -293,10 +294,18 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 			if *p.Type == TypeBanned || *p.Type == TypeDeleted {
 				endSessions = true
 			}
+			if u.Type == TypeBanned {
+				q.Set("ban_reason = ''")
+			}
 			if *p.Type == TypeActive && u.Type == TypeInactive && u.EmailVerifiedAt == nil {
 				q.Set("email_verified_at = ?", s.now())
 			}
-			changed = append(changed, "type "+TypeLabel(u.Type)+"→"+TypeLabel(*p.Type))
+			// A ban, delete, restore... made here is logged as such, so
+			// that the audit log's action filter finds it.
+			typeEvent = typeEventFor(act, *p.Type)
+			if typeEvent == EvUpdate {
+				changed = append(changed, "type "+TypeLabel(u.Type)+"→"+TypeLabel(*p.Type))
+			}
 		}
 		if len(p.Var) > 0 {
 			merged := mergeVar(u.Var, p.Var)
@@ -306,7 +315,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 			q.Set("var = ?", merged)
 			changed = append(changed, "var")
 		}
-		if len(changed) == 0 {
+		if len(changed) == 0 && typeEvent == "" {
 			out = u
 			return nil
 		}
@@ -317,18 +326,53 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		if _, err := q.Exec(ctx); err != nil {
 			return conflictOr(err)
 		}
+		if endSessions {
+			if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+				return err
+			}
+		}
 		if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
 			return err
+		}
+		if typeEvent != "" && typeEvent != EvUpdate {
+			detail := ""
+			if typeEvent == EvBan {
+				detail = out.BanReason
+			}
+			if err := s.record(ctx, tx, by, typeEvent, &id, detail); err != nil {
+				return err
+			}
+		}
+		if len(changed) == 0 {
+			return nil
 		}
 		return s.record(ctx, tx, by, EvUpdate, &id, strings.Join(changed, ", "))
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(changed) > 0 {
+	if len(changed) > 0 || typeEvent != "" {
 		s.invalidateStats()
 	}
 	return out, nil
+}
+
+// typeEventFor is the event of a type change made through Update.
+func typeEventFor(act Action, to int) string {
+	switch act {
+	case ActBan:
+		return EvBan
+	case ActUnban:
+		return EvUnban
+	case ActDelete:
+		return EvDelete
+	case ActRestore:
+		return EvRestore
+	}
+	if to == TypeActive {
+		return EvConfirm
+	}
+	return EvUpdate
 }
 
 func typeAction(from, to int) Action {

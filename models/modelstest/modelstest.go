@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -50,6 +51,13 @@ func Main(m *testing.M) {
 	u, _ := url.Parse(admin)
 	u.Path = "/" + name
 	pgURL = u.String()
+	// pg_trgm goes to public once, where every test's search path finds
+	// it: an extension exists once per database, not per schema.
+	if err := createExtension(pgURL); err != nil {
+		fmt.Fprintf(os.Stderr, "modelstest: %v\n", err)
+		_, _ = adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		os.Exit(2)
+	}
 
 	code := m.Run()
 
@@ -69,6 +77,36 @@ func openPG(dsn string) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+func createExtension(dsn string) error {
+	db, err := openPG(dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+	return err
+}
+
+// searchPathConnector puts each new connection in the test's schema, with
+// public (where the extensions live) behind it. pgdriver's own
+// search_path parameter takes a single schema only.
+type searchPathConnector struct {
+	driver.Connector
+	schema string
+}
+
+func (c searchPathConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	cn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cn.(driver.ExecerContext).ExecContext(ctx, "SET search_path TO "+c.schema+", public", nil); err != nil {
+		_ = cn.Close()
+		return nil, err
+	}
+	return cn, nil
 }
 
 func redact(dsn string) string {
@@ -134,8 +172,7 @@ func OpenEmpty(t testing.TB, name string) *bun.DB {
 		if _, err := setup.Exec("CREATE SCHEMA " + schema); err != nil {
 			t.Fatal(err)
 		}
-		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(pgURL),
-			pgdriver.WithConnParams(map[string]any{"search_path": schema + ",public"})))
+		sqldb := sql.OpenDB(searchPathConnector{pgdriver.NewConnector(pgdriver.WithDSN(pgURL)), schema})
 		sqldb.SetMaxOpenConns(16)
 		db := bun.NewDB(sqldb, pgdialect.New())
 		t.Cleanup(func() {
