@@ -99,6 +99,12 @@ func (h *Hasher) Burn(ctx context.Context, password string) {
 
 var errBadPHC = errors.New("password hash is not an argon2id PHC string")
 
+// The most a stored hash may ask of Verify: 1 GiB and 64 passes.
+const (
+	maxPHCMemory = 1 << 20 // KiB
+	maxPHCTime   = 64
+)
+
 func decodePHC(s string) (p Argon2Params, salt, key []byte, err error) {
 	parts := strings.Split(s, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
@@ -112,11 +118,17 @@ func decodePHC(s string) (p Argon2Params, salt, key []byte, err error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, errBadPHC
 	}
-	b64 := base64.RawStdEncoding
-	if salt, err = b64.DecodeString(parts[4]); err != nil {
+	// argon2.IDKey panics below these bounds, and a stored hash asking for
+	// gigabytes or endless passes must not take the server down.
+	if p.Time < 1 || p.Time > maxPHCTime || p.Threads < 1 ||
+		p.Memory < 8*uint32(p.Threads) || p.Memory > maxPHCMemory {
 		return p, nil, nil, errBadPHC
 	}
-	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) == 0 {
+	b64 := base64.RawStdEncoding
+	if salt, err = b64.DecodeString(parts[4]); err != nil || len(salt) < 8 {
+		return p, nil, nil, errBadPHC
+	}
+	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 4 || len(key) > 1024 {
 		return p, nil, nil, errBadPHC
 	}
 	return p, salt, key, nil

@@ -1,0 +1,193 @@
+// Package apptest drives the whole application through HTTP in tests:
+// a server on a real database (SQLite or PostgreSQL, via modelstest) and
+// clients that keep cookies and send the CSRF token like a browser.
+package apptest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/webmin/webmin/app"
+	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/models/modelstest"
+)
+
+// Password is the password of every account made by Env.User.
+const Password = "correct horse battery"
+
+// Env is one application under test.
+type Env struct {
+	T      testing.TB
+	DBName string
+	DB     *bun.DB
+	Server *app.Server
+	Users  *models.Service
+	Clock  *modelstest.Clock
+	Config app.Config
+}
+
+// EachDB runs fn on a fresh application on each database.
+func EachDB(t *testing.T, fn func(t *testing.T, env *Env), opts ...func(*app.Config)) {
+	t.Helper()
+	for _, name := range modelstest.DBNames {
+		t.Run(name, func(t *testing.T) { fn(t, New(t, name, opts...)) })
+	}
+}
+
+// New builds an application on a fresh database of the named kind.
+// opts adjust the configuration (e.g. REGISTRATION).
+func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
+	t.Helper()
+	db := modelstest.Open(t, dbName)
+	clock := modelstest.NewClock()
+	cfg, err := app.LoadConfig(func(k string) string {
+		switch k {
+		case "DATA_DIR":
+			return t.TempDir()
+		case "SESSION_SECRET":
+			return "test-secret-test-secret-test-secret-0123456789"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	users := modelstest.Service(db, clock)
+	srv, err := app.NewServer(cfg, users, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{T: t, DBName: dbName, DB: db, Server: srv, Users: users, Clock: clock, Config: cfg}
+}
+
+// User creates an account with Password at the given level.
+func (e *Env) User(username string, level int) *models.User {
+	e.T.Helper()
+	u, err := e.Users.Create(context.Background(), models.System, models.NewUser{
+		Username: username, Email: username + "@example.com", Password: Password, Level: level,
+	})
+	if err != nil {
+		e.T.Fatalf("create %s: %v", username, err)
+	}
+	return u
+}
+
+// Client is a browser-like client: it keeps cookies and sends the CSRF token.
+type Client struct {
+	env     *Env
+	cookies map[string]string
+	IP      string
+}
+
+// Client returns a client with no cookies.
+func (e *Env) Client() *Client { return &Client{env: e, cookies: map[string]string{}, IP: "203.0.113.10"} }
+
+// SignedIn returns a client signed in as username (with Password).
+func (e *Env) SignedIn(username string) *Client {
+	e.T.Helper()
+	c := e.Client()
+	c.SignIn(username, Password)
+	return c
+}
+
+// Response is an answer with its body read.
+type Response struct {
+	*http.Response
+	Body string
+}
+
+// Location is the redirect target.
+func (r *Response) Location() string { return r.Header.Get("Location") }
+
+// Do sends a request through Fiber's app.Test with the client's cookies.
+func (c *Client) Do(req *http.Request) *Response {
+	c.env.T.Helper()
+	for k, v := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	if req.RemoteAddr == "" {
+		req.RemoteAddr = c.IP + ":1234"
+	}
+	res, err := c.env.Server.Fiber.Test(req, -1)
+	if err != nil {
+		c.env.T.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	for _, ck := range res.Cookies() {
+		if ck.MaxAge < 0 || ck.Value == "" {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck.Value
+		}
+	}
+	return &Response{Response: res, Body: string(body)}
+}
+
+// Get fetches a path.
+func (c *Client) Get(path string) *Response {
+	c.env.T.Helper()
+	return c.Do(httptest.NewRequest(http.MethodGet, path, nil))
+}
+
+// Post sends a form with the client's CSRF token added (fetching a page
+// first if it has none yet).
+func (c *Client) Post(path string, form url.Values) *Response {
+	c.env.T.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", c.CSRF())
+	}
+	return c.PostRaw(path, form)
+}
+
+// PostRaw sends a form as is (no CSRF token added).
+func (c *Client) PostRaw(path string, form url.Values) *Response {
+	c.env.T.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.Do(req)
+}
+
+// CSRF returns the client's CSRF token, fetching /login to get one.
+func (c *Client) CSRF() string {
+	if tok := c.cookies["wm_csrf"]; tok != "" {
+		return tok
+	}
+	c.Get("/login")
+	return c.cookies["wm_csrf"]
+}
+
+// Cookie returns a cookie's value.
+func (c *Client) Cookie(name string) string { return c.cookies[name] }
+
+// SignIn signs in and fails the test unless it worked.
+func (c *Client) SignIn(login, password string) {
+	c.env.T.Helper()
+	res := c.Post("/login", url.Values{"login": {login}, "password": {password}})
+	if res.StatusCode != http.StatusSeeOther {
+		c.env.T.Fatalf("sign in as %s: status %d\n%s", login, res.StatusCode, res.Body)
+	}
+}
+
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+// Text is the body without tags and with collapsed white space, for
+// checking what a person reads.
+func (r *Response) Text() string {
+	return strings.Join(strings.Fields(tagRE.ReplaceAllString(r.Body, " ")), " ")
+}

@@ -1,0 +1,180 @@
+// Package app reads the configuration, wires the users service, the
+// handlers and the route table together, and runs the server and the
+// command line.
+package app
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting, read once from the environment (SPEC §6).
+type Config struct {
+	Port           int           // PORT (3000)
+	DatabaseURL    string        // DATABASE_URL ("" = SQLite under DataDir)
+	DataDir        string        // DATA_DIR (./data): SQLite file and generated session secret
+	SessionSecret  string        // SESSION_SECRET (generated and kept under DataDir when unset)
+	BaseURL        string        // BASE_URL (http://localhost:PORT): links in mail, Secure cookies when https
+	SMTPURL        string        // SMTP_URL ("" = the outbox in the console)
+	MailFrom       string        // MAIL_FROM
+	OnlineWindow   time.Duration // ONLINE_WINDOW (5m)
+	Registration   string        // REGISTRATION: open, confirm or closed
+	ViewsDir       string        // VIEWS_DIR: serve templates from disk, reloaded on every request
+	StaticDir      string        // STATIC_DIR: serve static files from disk
+	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
+	Env            string        // APP_ENV: production (default) or development
+	TrustedProxies []string      // TRUSTED_PROXIES: comma-separated addresses/CIDRs whose X-Forwarded-For is believed
+	DefaultLevel   int           // DEFAULT_LEVEL (1): level given at self-registration
+}
+
+// Registration modes.
+const (
+	RegistrationOpen    = "open"
+	RegistrationConfirm = "confirm"
+	RegistrationClosed  = "closed"
+)
+
+// LoadConfig reads the configuration from the environment, with defaults.
+// getenv is os.Getenv in production and a map in tests.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Port:          3000,
+		DatabaseURL:   getenv("DATABASE_URL"),
+		DataDir:       or(getenv("DATA_DIR"), "data"),
+		SessionSecret: getenv("SESSION_SECRET"),
+		BaseURL:       strings.TrimRight(getenv("BASE_URL"), "/"),
+		SMTPURL:       getenv("SMTP_URL"),
+		MailFrom:      or(getenv("MAIL_FROM"), "Webmin <no-reply@localhost>"),
+		OnlineWindow:  5 * time.Minute,
+		Registration:  strings.ToLower(or(getenv("REGISTRATION"), RegistrationOpen)),
+		ViewsDir:      getenv("VIEWS_DIR"),
+		StaticDir:     getenv("STATIC_DIR"),
+		Env:           strings.ToLower(or(getenv("APP_ENV"), "production")),
+		DefaultLevel:  1,
+	}
+	var errs []error
+	if v := getenv("PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			errs = append(errs, fmt.Errorf("PORT: %q is not a port number", v))
+		}
+		c.Port = p
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("BASE_URL: %q is not an http(s) URL", c.BaseURL))
+	}
+	if v := getenv("ONLINE_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Second || d > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("ONLINE_WINDOW: %q is not a duration between 10s and 24h (e.g. 5m)", v))
+		}
+		c.OnlineWindow = d
+	}
+	switch c.Registration {
+	case RegistrationOpen, RegistrationConfirm, RegistrationClosed:
+	default:
+		errs = append(errs, fmt.Errorf("REGISTRATION: %q must be open, confirm or closed", c.Registration))
+	}
+	switch strings.ToLower(or(getenv("LOG_LEVEL"), "info")) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q must be debug, info, warn or error", getenv("LOG_LEVEL")))
+	}
+	if c.Env != "production" && c.Env != "development" {
+		errs = append(errs, fmt.Errorf("APP_ENV: %q must be production or development", c.Env))
+	}
+	if v := getenv("DEFAULT_LEVEL"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil || l < 0 || l > 5 {
+			errs = append(errs, fmt.Errorf("DEFAULT_LEVEL: %q must be 0 to 5", v))
+		}
+		c.DefaultLevel = l
+	}
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
+		errs = append(errs, errors.New("SESSION_SECRET: use at least 32 characters (e.g. openssl rand -hex 32)"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Development reports whether template errors may show their details:
+// APP_ENV=development, or a designer serving VIEWS_DIR.
+func (c Config) Development() bool { return c.Env == "development" || c.ViewsDir != "" }
+
+// SecureCookies reports whether cookies must only travel over https.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// SQLite reports whether the database is the embedded SQLite file.
+func (c Config) SQLite() bool {
+	return !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// DatabaseDSN is DATABASE_URL, or the SQLite file under DataDir.
+func (c Config) DatabaseDSN() string {
+	if c.DatabaseURL == "" {
+		return filepath.Join(c.DataDir, "webmin.db")
+	}
+	return c.DatabaseURL
+}
+
+// Secret returns SESSION_SECRET, or the one kept under DataDir, generating
+// it on first use so that sessions survive a restart.
+func (c Config) Secret() ([]byte, error) {
+	if c.SessionSecret != "" {
+		return []byte(c.SessionSecret), nil
+	}
+	path := filepath.Join(c.DataDir, "session.key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create %s: %w", c.DataDir, err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	secret := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("keep the session secret in %s: %w", path, err)
+	}
+	return []byte(secret), nil
+}
+
+// deriveKey makes an independent key for one purpose from the secret.
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("webmin:" + purpose))
+	return m.Sum(nil)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,69 @@
+package app
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+
+	"github.com/webmin/webmin/models"
+)
+
+// routes is the whole route table: every URL, its method and its
+// middleware chain, public → signed-in → staff (level ≥ 6) → admin (≥ 8).
+// Reading it is reading the product.
+//
+// Order matters in Fiber: a Use (or a Group with middleware) applies to
+// every route registered after it whose path it prefixes, so the machine
+// endpoints come first, then the page middleware, then the pages.
+func (s *Server) routes(csrf fiber.Handler) {
+	h := s.Handler
+	app := s.Fiber
+
+	// Machines: static files, probes.
+	s.mountStatic()
+	app.Get("/healthz", h.Healthz)
+	app.Get("/readyz", h.Readyz)
+
+	// JSON API (/api/v1): bearer API keys, no cookies, no CSRF.
+
+	// Pages: the session (Me), the CSRF check and token, presence.
+	app.Use(h.LoadSession, csrf, h.TrackPresence)
+
+	signedIn := h.RequireSignedIn
+	adminOnly := h.RequireLevel(models.LevelAdmin)
+	failedLogins := limiter.New(limiter.Config{ // per address; the per-account lock is in the service
+		Max: 20, Expiration: 15 * time.Minute, SkipSuccessfulRequests: true, LimitReached: h.TooManyRequests,
+	})
+	signups := limiter.New(limiter.Config{
+		Max: 10, Expiration: time.Hour, SkipFailedRequests: true, LimitReached: h.TooManyRequests,
+	})
+
+	// Visitors
+	app.Get("/", h.Home)
+	app.Get("/login", h.ShowLogin)
+	app.Post("/login", failedLogins, h.Login)
+	app.Get("/register", h.ShowRegister)
+	app.Post("/register", signups, h.Register)
+	app.Post("/logout", h.Logout)
+	app.Get("/profile/:username", h.ShowProfile)
+	app.Get("/setup", h.ShowSetup)
+	app.Post("/setup", h.Setup)
+
+	// Signed-in members: their own account
+	app.Get("/dashboard", signedIn, h.Dashboard)
+	app.Get("/settings", signedIn, h.ShowSettings)
+	app.Post("/settings", signedIn, h.SaveSettings)
+	app.Post("/settings/password", signedIn, h.ChangePassword)
+	app.Post("/settings/sessions/revoke", signedIn, h.RevokeSessions)
+
+	// E-mail flows: confirmation, password reset.
+
+	// Console: everything under /admin needs staff (moderator, level ≥ 6);
+	// routes marked adminOnly need level ≥ 8.
+	staff := app.Group("/admin", h.RequireLevel(models.LevelModerator))
+	_, _ = staff, adminOnly
+
+	// Anything else: the 404 page.
+	app.Use(func(*fiber.Ctx) error { return models.ErrNotFound })
+}

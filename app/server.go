@@ -1,0 +1,266 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/gofiber/fiber/v2/middleware/etag"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/gofiber/template/html/v2"
+
+	"github.com/webmin/webmin/handlers"
+	"github.com/webmin/webmin/migrations"
+	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/static"
+	"github.com/webmin/webmin/views"
+)
+
+// Version is set at build time with -ldflags "-X github.com/webmin/webmin/app.Version=...".
+var Version = "dev"
+
+// Server is a wired application: the Fiber app, the users service and the
+// handlers, ready to listen or to be tested with Fiber's app.Test.
+type Server struct {
+	Fiber   *fiber.App
+	Users   *models.Service
+	Handler *handlers.Handler
+	Config  Config
+	Log     *slog.Logger
+}
+
+// NewLogger makes the structured logger for the configured level.
+func NewLogger(cfg Config) *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+}
+
+// NewServer wires the application on an open, migrated database. opts
+// tunes the users service (tests use cheap hashing and their own clock).
+func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, error) {
+	secret, err := cfg.Secret()
+	if err != nil {
+		return nil, err
+	}
+	engine, err := newViews(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := &handlers.Handler{
+		Users:     users,
+		Views:     engine,
+		Sessions:  handlers.NewSessions(deriveKey(secret, "session-hash"), deriveKey(secret, "session-block"), cfg.SecureCookies()),
+		SetupLink: handlers.NewSetupToken(),
+		Log:       log,
+		Opts: handlers.Options{
+			SiteName:     "Webmin",
+			BaseURL:      cfg.BaseURL,
+			Registration: cfg.Registration,
+			Development:  cfg.Development(),
+			Version:      Version,
+		},
+	}
+	fcfg := fiber.Config{
+		AppName:               "Webmin",
+		Immutable:             true, // Fiber reuses request buffers; keep strings we hold safe
+		ErrorHandler:          h.ErrorHandler,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		BodyLimit:             1 << 20,
+		DisableStartupMessage: true,
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+		fcfg.EnableTrustedProxyCheck = true
+		fcfg.TrustedProxies = cfg.TrustedProxies
+		fcfg.EnableIPValidation = true
+	}
+	app := fiber.New(fcfg)
+	s := &Server{Fiber: app, Users: users, Handler: h, Config: cfg, Log: log}
+
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))
+	}}))
+	app.Use(requestid.New())
+	app.Use(accessLog(log))
+	app.Use(helmet.New(helmet.Config{
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; " +
+			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+		XFrameOptions:             "DENY",
+		ReferrerPolicy:            "strict-origin-when-cross-origin",
+		CrossOriginEmbedderPolicy: "unsafe-none", // avatars may be images from other sites
+		CrossOriginResourcePolicy: "same-origin",
+		HSTSMaxAge:                31536000,
+	}))
+	app.Use(compress.New())
+
+	tokens := &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour}
+	s.routes(csrf.New(csrf.Config{
+		KeyLookup:         "form:_csrf",
+		CookieName:        "wm_csrf",
+		CookieSameSite:    "Lax",
+		CookieSecure:      cfg.SecureCookies(),
+		CookieHTTPOnly:    true,
+		CookieSessionOnly: true,
+		Expiration:        7 * 24 * time.Hour,
+		Storage:           tokens,
+		KeyGenerator:      tokens.Generate,
+		ContextKey:        "csrf",
+		ErrorHandler:      h.CSRFDenied,
+	}))
+	return s, nil
+}
+
+// newViews loads the templates: embedded, or from VIEWS_DIR re-read on every render.
+func newViews(cfg Config) (*html.Engine, error) {
+	var engine *html.Engine
+	if cfg.ViewsDir != "" {
+		engine = html.New(cfg.ViewsDir, ".html")
+		engine.Reload(true)
+	} else {
+		engine = html.NewFileSystem(http.FS(views.FS), ".html")
+	}
+	engine.AddFuncMap(handlers.TemplateFuncs())
+	if err := engine.Load(); err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	return engine, nil
+}
+
+// mountStatic serves /static from the embedded files (cached a day, with
+// ETags) or from STATIC_DIR (no cache, for designers).
+func (s *Server) mountStatic() {
+	if s.Config.StaticDir != "" {
+		s.Fiber.Use("/static", filesystem.New(filesystem.Config{Root: http.Dir(s.Config.StaticDir)}))
+		return
+	}
+	sub, _ := fs.Sub(static.FS, ".")
+	s.Fiber.Use("/static", etag.New(), filesystem.New(filesystem.Config{Root: http.FS(sub), MaxAge: 86400}))
+}
+
+// accessLog logs each request with its request id, status and duration.
+func accessLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			var fe *fiber.Error
+			if errors.As(err, &fe) {
+				status = fe.Code
+			} else if status < 400 {
+				status = 0 // decided by the error handler
+			}
+		}
+		if log.Enabled(c.UserContext(), slog.LevelInfo) {
+			log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
+				slog.String("method", c.Method()), slog.String("path", c.Path()),
+				slog.Int("status", status), slog.Duration("took", time.Since(start)),
+				slog.String("ip", c.IP()), slog.Any("request_id", c.Locals("requestid")))
+		}
+		return err
+	}
+}
+
+// Open opens and migrates the configured database and builds the users service.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*models.Service, error) {
+	db, err := models.Open(ctx, cfg.DatabaseDSN())
+	if err != nil {
+		return nil, err
+	}
+	group, err := migrations.Up(ctx, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if !group.IsZero() {
+		log.Info("database migrated", "migrations", group.Migrations.String())
+	}
+	return models.NewService(db, models.Options{
+		OnlineWindow: cfg.OnlineWindow,
+		DefaultLevel: cfg.DefaultLevel,
+		Logger:       log,
+	}), nil
+}
+
+// Serve runs the server until SIGINT or SIGTERM, then lets in-flight
+// requests finish (up to 20 seconds) and closes the database.
+func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	users, err := Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer users.DB().Close()
+	srv, err := NewServer(cfg, users, log)
+	if err != nil {
+		return err
+	}
+	if has, err := users.HasSuperadmin(ctx); err != nil {
+		return err
+	} else if !has {
+		link := cfg.BaseURL + "/setup?token=" + srv.Handler.SetupLink.Token()
+		fmt.Fprintf(os.Stderr, "\n  No superadmin yet. Open this one-time link to create one:\n\n    %s\n\n"+
+			"  (or run: webmin user create --username NAME --email EMAIL --level 10 --password-stdin)\n\n", link)
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go prunePresence(ctx, users, log)
+
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Fiber.Listener(ln) }()
+	db := "sqlite " + cfg.DatabaseDSN()
+	if !cfg.SQLite() {
+		db = "postgres"
+	}
+	log.Info("webmin listening", "addr", ln.Addr().String(), "url", cfg.BaseURL, "database", db, "version", Version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: letting requests in flight finish")
+	if err := srv.Fiber.ShutdownWithTimeout(20 * time.Second); err != nil && !strings.Contains(err.Error(), "closed") {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := users.PrunePresence(ctx); err != nil {
+				log.Warn("prune presence", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned presence", "rows", n)
+			}
+		}
+	}
+}

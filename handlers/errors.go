@@ -1,0 +1,115 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webmin/webmin/models"
+)
+
+// statusOf maps an error to its HTTP status and a message safe to show.
+func statusOf(err error) (int, string) {
+	var fe *fiber.Error
+	var de *models.DeniedError
+	var ve *models.ValidationError
+	var ce *models.ConflictError
+	var le *models.LockedError
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return http.StatusNotFound, "We couldn't find that page."
+	case errors.As(err, &de):
+		return http.StatusForbidden, "You can't do that: " + de.Reason + "."
+	case errors.As(err, &ve):
+		return http.StatusUnprocessableEntity, "Some of what was sent is not valid: " + strings.TrimPrefix(ve.Error(), "invalid input: ")
+	case errors.As(err, &ce):
+		return http.StatusConflict, ce.Message
+	case errors.As(err, &le):
+		return http.StatusTooManyRequests, "Too many attempts. Try again in " + le.RetryAfter.Round(time.Minute).String() + "."
+	case errors.As(err, &fe):
+		switch fe.Code {
+		case http.StatusNotFound:
+			return fe.Code, "We couldn't find that page."
+		case http.StatusMethodNotAllowed:
+			return fe.Code, "That address doesn't take this kind of request."
+		case http.StatusRequestEntityTooLarge:
+			return fe.Code, "What was sent is too large."
+		}
+		if fe.Code < 500 {
+			return fe.Code, fe.Message
+		}
+	}
+	return http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again."
+}
+
+// ErrorHandler is the one place errors become pages (or JSON under /api):
+// typed service errors get their status, anything else a 500 with the
+// request id and no internals (but template errors in development).
+func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
+	status, msg := statusOf(err)
+	if status >= 500 {
+		h.Log.ErrorContext(c.UserContext(), "request failed",
+			"err", err, "method", c.Method(), "path", c.Path(), "request_id", requestID(c))
+	}
+	var le *models.LockedError
+	if errors.As(err, &le) {
+		c.Set(fiber.HeaderRetryAfter, retrySeconds(le.RetryAfter))
+	}
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return apiError(c, status, msg, nil)
+	}
+	detail := ""
+	var te *TemplateError
+	if h.Opts.Development && errors.As(err, &te) {
+		detail = te.Error()
+	}
+	c.Response().ResetBody()
+	rerr := h.render(c, "errors/error", Page{Title: http.StatusText(status), Status: status, Data: fiber.Map{
+		"Status": status, "Message": msg, "Detail": detail,
+	}})
+	if rerr != nil {
+		// The error page itself failed (a broken layout): plain text, still no internals.
+		h.Log.ErrorContext(c.UserContext(), "error page failed", "err", rerr, "request_id", requestID(c))
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		body := http.StatusText(status) + "\nRequest id: " + requestID(c) + "\n"
+		if detail != "" {
+			body += "\n" + rerr.Error() + "\n"
+		}
+		return c.Status(status).SendString(body)
+	}
+	return nil
+}
+
+func retrySeconds(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return itoa(s)
+}
+
+// apiError answers the JSON error shape of SPEC §5.
+func apiError(c *fiber.Ctx, status int, msg string, fields map[string]string) error {
+	code := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	body := fiber.Map{"error": fiber.Map{"code": code, "message": msg, "fields": fields}, "meta": apiMeta(c)}
+	return c.Status(status).JSON(body)
+}
+
+func apiMeta(c *fiber.Ctx) fiber.Map {
+	return fiber.Map{"requestId": requestID(c), "timestamp": time.Now().UTC().Format(time.RFC3339)}
+}
+
+// TooManyRequests is the limiters' answer: a 429 page (the limiter has set Retry-After).
+func (h *Handler) TooManyRequests(c *fiber.Ctx) error {
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return apiError(c, http.StatusTooManyRequests, "Too many requests. Try again later.", nil)
+	}
+	return h.render(c, "errors/error", Page{Title: "Too many requests", Status: http.StatusTooManyRequests, Data: fiber.Map{
+		"Status": http.StatusTooManyRequests,
+		"Message": "Too many attempts from your network. Wait " + c.GetRespHeader(fiber.HeaderRetryAfter) +
+			" seconds and try again.",
+	}})
+}

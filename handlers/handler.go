@@ -1,0 +1,182 @@
+// Package handlers holds the HTTP side of Webmin: one Handler with its
+// dependencies, one file per area, each action named by what it does. A
+// handler parses input, calls the users service and renders or redirects.
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/template/html/v2"
+
+	"github.com/webmin/webmin/models"
+)
+
+// Options are the settings the handlers need from the configuration.
+type Options struct {
+	SiteName     string
+	BaseURL      string
+	Registration string // open, confirm or closed
+	Development  bool   // show template errors to the designer
+	Version      string
+}
+
+// Handler carries the dependencies of every HTTP handler.
+type Handler struct {
+	Users     *models.Service
+	Views     *html.Engine
+	Sessions  *Sessions
+	SetupLink *SetupToken
+	Log       *slog.Logger
+	Opts      Options
+
+	// AfterRegister runs after a self-registration that needs its e-mail
+	// confirmed (the mail flows send the link); nil does nothing.
+	AfterRegister func(c *fiber.Ctx, u *models.User)
+	// ChangeEmail, when set, handles the settings form instead of a direct
+	// update (the mail flows confirm a new address before it takes effect).
+	ChangeEmail func(c *fiber.Ctx, p models.ProfilePatch) error
+}
+
+// Locals keys.
+const (
+	localMe      = "me"
+	localSession = "session"
+	localCSRF    = "csrf"
+	localVisitor = "visitor"
+)
+
+// Me is the signed-in account of the request, or nil: the one way to read
+// the current user, loaded once per request by LoadSession.
+func Me(c *fiber.Ctx) *models.User {
+	u, _ := c.Locals(localMe).(*models.User)
+	return u
+}
+
+// actor is the signed-in account as the actor of a service call.
+func actor(c *fiber.Ctx) models.Actor {
+	return models.Actor{User: Me(c), Meta: meta(c)}
+}
+
+func meta(c *fiber.Ctx) models.Meta {
+	return models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
+}
+
+// Page is what a handler adds to the data every page gets.
+type Page struct {
+	Title  string
+	Status int
+	Data   fiber.Map
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render draws a page inside the layout. Every template gets: Title, Me,
+// Flashes, CSRF, Path, RequestID, Site, Registration, Dev, plus the
+// handler's own keys. The page is drawn first and handed to the layout as
+// Content, so that pages render in parallel (the engine's own layout
+// mechanism takes a global lock).
+func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
+	data := fiber.Map{
+		"Title":        p.Title,
+		"Me":           Me(c),
+		"Flashes":      h.takeFlashes(c),
+		"CSRF":         c.Locals(localCSRF),
+		"Path":         c.Path(),
+		"RequestID":    requestID(c),
+		"Site":         h.Opts.SiteName,
+		"Registration": h.Opts.Registration,
+		"Version":      h.Opts.Version,
+	}
+	for k, v := range p.Data {
+		data[k] = v
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := h.Views.Render(buf, name, data); err != nil {
+		return templateError(name, err)
+	}
+	data["Content"] = template.HTML(buf.String()) //nolint:gosec // rendered by html/template above
+	out := bufPool.Get().(*bytes.Buffer)
+	out.Reset()
+	defer bufPool.Put(out)
+	if err := h.Views.Render(out, "layouts/main", data); err != nil {
+		return templateError("layouts/main", err)
+	}
+	status := p.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(out.Bytes())
+}
+
+// TemplateError is a template that failed to parse or execute.
+type TemplateError struct {
+	Name string
+	Err  error
+}
+
+func (e *TemplateError) Error() string { return "template " + e.Name + ": " + e.Err.Error() }
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+func templateError(name string, err error) error { return &TemplateError{Name: name, Err: err} }
+
+// redirect answers a POST with 303 See Other (Post/Redirect/Get).
+func redirect(c *fiber.Ctx, to string) error {
+	return c.Redirect(to, fiber.StatusSeeOther)
+}
+
+func requestID(c *fiber.Ctx) string {
+	if v, ok := c.Locals("requestid").(string); ok {
+		return v
+	}
+	return c.GetRespHeader(fiber.HeaderXRequestID)
+}
+
+// paramID reads a positive integer route parameter; anything else is a 404.
+func paramID(c *fiber.Ctx, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Params(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, models.ErrNotFound
+	}
+	return id, nil
+}
+
+// queryInt reads an integer query parameter, or def when absent or bad.
+func queryInt(c *fiber.Ctx, name string, def int) int {
+	v, err := strconv.Atoi(c.Query(name))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+// fieldErrors extracts the per-field messages of a validation or conflict
+// error, for re-rendering a form; ok is false for any other error.
+func fieldErrors(err error) (map[string]string, bool) {
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Fields, true
+	}
+	var ce *models.ConflictError
+	if errors.As(err, &ce) {
+		field := ce.Field
+		if field == "" {
+			field = "form"
+		}
+		return map[string]string{field: ce.Message}, true
+	}
+	return nil, false
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

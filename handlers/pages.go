@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webmin/webmin/models"
+)
+
+// Templates of this file.
+const (
+	tplHome      = "home"
+	tplDashboard = "member/dashboard"
+	tplProfile   = "profile/show"
+)
+
+// Home is the front page: who is online and how many accounts there are.
+func (h *Handler) Home(c *fiber.Ctx) error {
+	counts, err := h.Users.Counts(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return h.render(c, tplHome, Page{Title: "Home", Data: fiber.Map{"Counts": counts}})
+}
+
+// Dashboard is the signed-in account's own page.
+func (h *Handler) Dashboard(c *fiber.Ctx) error {
+	me := Me(c)
+	events, err := h.Users.Events(c.UserContext(), models.EventFilter{TargetID: me.ID, Limit: 10})
+	if err != nil {
+		return err
+	}
+	return h.render(c, tplDashboard, Page{Title: "Dashboard", Data: fiber.Map{
+		"User": me, "Events": events.Items, "Online": true,
+	}})
+}
+
+// ShowProfile is the public profile of an account, found by username in
+// any case; deleted and unknown accounts are a 404.
+func (h *Handler) ShowProfile(c *fiber.Ctx) error {
+	u, err := h.Users.GetByUsername(c.UserContext(), c.Params("username"))
+	if err != nil {
+		return err
+	}
+	if u.Type == models.TypeDeleted {
+		return models.ErrNotFound
+	}
+	me := Me(c)
+	return h.render(c, tplProfile, Page{Title: u.Username, Data: fiber.Map{
+		"Profile":   u,
+		"IsOwner":   me != nil && me.ID == u.ID,
+		"Online":    h.Users.IsOnline(u),
+		"ShowEmail": models.CanSeeEmail(me, u),
+	}})
+}
+
+// Healthz says the process is alive.
+func (h *Handler) Healthz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.SendString("ok")
+}
+
+// Readyz says whether the database answers (200) or not (503).
+func (h *Handler) Readyz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := h.Users.Ping(ctx); err != nil {
+		h.Log.WarnContext(ctx, "readiness check failed", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
+	}
+	return c.SendString("ready")
+}

@@ -1,0 +1,371 @@
+package models_test
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/models/modelstest"
+)
+
+// names lists the usernames of a page, in order.
+func names(p models.Page[models.User]) []string {
+	out := make([]string, len(p.Items))
+	for i, u := range p.Items {
+		out[i] = u.Username
+	}
+	return out
+}
+
+func (e *env) list(f models.Filter) models.Page[models.User] {
+	e.t.Helper()
+	p, err := e.svc.List(e.ctx, f)
+	if err != nil {
+		e.t.Fatalf("list %+v: %v", f, err)
+	}
+	return p
+}
+
+func TestListFilters(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		e.user("pub", 0, models.TypeActive)
+		e.user("user1", 1, models.TypeActive)
+		e.user("user5", 5, models.TypeActive)
+		e.user("banned3", 3, models.TypeBanned)
+		e.user("waiting1", 1, models.TypeInactive)
+		e.user("gone2", 2, models.TypeDeleted)
+		e.user("mod6", 6, models.TypeActive)
+		e.user("mod7", 7, models.TypeBanned)
+		e.user("admin8", 8, models.TypeActive)
+		e.user("admin9", 9, models.TypeDeleted)
+		e.user("root10", 10, models.TypeActive)
+
+		cases := []struct {
+			f    models.Filter
+			want string
+		}{
+			{models.Filter{}, "pub user1 user5 banned3 waiting1 gone2 mod6 mod7 admin8 admin9 root10"},
+			{models.Filter{Type: "all"}, "pub user1 user5 banned3 waiting1 gone2 mod6 mod7 admin8 admin9 root10"},
+			{models.Filter{Type: "active"}, "pub user1 user5 mod6 admin8 root10"},
+			{models.Filter{Type: " Active "}, "pub user1 user5 mod6 admin8 root10"},
+			{models.Filter{Type: "inactive"}, "waiting1"},
+			{models.Filter{Type: "blocked"}, "banned3 mod7"},
+			{models.Filter{Type: "deleted"}, "gone2 admin9"},
+			{models.Filter{Level: ptr(1)}, "user1 waiting1"},
+			{models.Filter{Level: ptr(0)}, "pub"},
+			{models.Filter{Level: ptr(4)}, ""},
+			{models.Filter{Role: "public"}, "pub"},
+			{models.Filter{Role: "user"}, "user1 user5 banned3 waiting1 gone2"},
+			{models.Filter{Role: "moderator"}, "mod6 mod7"},
+			{models.Filter{Role: "Admin"}, "admin8 admin9"},
+			{models.Filter{Role: "superadmin"}, "root10"},
+			{models.Filter{Role: "user", Type: "active"}, "user1 user5"},
+			{models.Filter{Role: "moderator", Type: "blocked", Level: ptr(7)}, "mod7"},
+			{models.Filter{Role: "moderator", Level: ptr(1)}, ""},
+		}
+		for _, c := range cases {
+			p := e.list(c.f)
+			got := strings.Join(names(p), " ")
+			if got != c.want || p.Total != len(names(p)) {
+				t.Errorf("%+v: got %q (total %d), want %q", c.f, got, p.Total, c.want)
+			}
+		}
+		for _, c := range []struct {
+			f     models.Filter
+			field string
+		}{
+			{models.Filter{Type: "banned"}, "type"},
+			{models.Filter{Role: "owner"}, "role"},
+			{models.Filter{Level: ptr(11)}, "level"},
+			{models.Filter{Level: ptr(-1)}, "level"},
+			{models.Filter{Search: strings.Repeat("x", 101)}, "search"},
+		} {
+			_, err := e.svc.List(e.ctx, c.f)
+			wantField(t, err, c.field)
+		}
+	})
+}
+
+func TestListSearch(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		mk := func(username, email, name string) {
+			t.Helper()
+			_, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: username, Email: email, Name: name, Password: password})
+			e.check(err)
+		}
+		mk("Alice", "alice@example.com", "Alice Liddell")
+		mk("bob.iceman", "bob@example.org", "Bob")
+		mk("a_c1", "ac1@example.com", "")
+		mk("abc1", "abc1@example.com", "")
+		mk("percent", "pc@example.com", "100% Real")
+		mk("quote1", "q1@example.com", "O'Brien")
+		mk("quote2", "q2@example.com", `The "Boss"`)
+		mk("plain", "", "Nobody Special")
+		mk("under_score", "u_s@example.net", "")
+
+		cases := []struct {
+			term string
+			want string
+		}{
+			// 1–2 characters: the LIKE path on SQLite.
+			{"%", "percent"},
+			{"_", "a_c1 under_score"},
+			{"0%", "percent"},
+			{"'", "quote1"},
+			{`"`, "quote2"},
+			{"LI", "Alice"},
+			{"c1", "a_c1 abc1"},
+			{"a_", "a_c1"},
+			// 3 characters and more: the FTS5 path on SQLite.
+			{"a_c", "a_c1"},
+			{"100%", "percent"},
+			{"0% r", "percent"},
+			{"o'b", "quote1"},
+			{"O'Brien", "quote1"},
+			{`"boss"`, "quote2"},
+			{`"Boss`, "quote2"},
+			{"ALICE", "Alice"},
+			{"lidd", "Alice"},
+			{"ice", "Alice bob.iceman"},
+			{"ICEMAN", "bob.iceman"},
+			{"example.org", "bob.iceman"},
+			{"EXAMPLE.NET", "under_score"},
+			{"@example.com", "Alice a_c1 abc1 percent quote1 quote2"},
+			{"body spec", "plain"},
+			{"%%%", ""},
+			{"___", ""},
+			{"a%c", ""},
+			{"nomatch", ""},
+			{`\`, ""},
+			{`a\_c`, ""},
+			{"' OR 1=1 --", ""},
+			{`" OR "`, ""},
+			{"  alice  ", "Alice"},
+		}
+		for _, c := range cases {
+			p := e.list(models.Filter{Search: c.term, Sort: "id"})
+			got := strings.Join(names(p), " ")
+			if got != c.want || p.Total != len(p.Items) {
+				t.Errorf("search %q: got %q (total %d), want %q", c.term, got, p.Total, c.want)
+			}
+		}
+
+		// Search follows renames.
+		u, err := e.svc.GetByUsername(e.ctx, "plain")
+		e.check(err)
+		_, err = e.svc.Update(e.ctx, models.System, u.ID, models.Patch{Username: ptr("renamed"), Name: ptr("Somebody")})
+		e.check(err)
+		for term, want := range map[string]string{"plain": "", "renamed": "renamed", "nobody": "", "somebody": "renamed", "ame": "renamed"} {
+			if got := strings.Join(names(e.list(models.Filter{Search: term})), " "); got != want {
+				t.Errorf("after rename, search %q: got %q, want %q", term, got, want)
+			}
+		}
+		// And forgets purged accounts.
+		_, err = e.svc.Delete(e.ctx, models.System, u.ID)
+		e.check(err)
+		e.check(e.svc.Purge(e.ctx, models.System, u.ID))
+		if got := e.list(models.Filter{Search: "renamed"}); got.Total != 0 {
+			t.Errorf("after purge: %v", names(got))
+		}
+		// Search combines with the other filters.
+		if got := strings.Join(names(e.list(models.Filter{Search: "ice", Type: "active", Sort: "-username"})), " "); got != "bob.iceman Alice" {
+			t.Errorf("search with sort: %q", got)
+		}
+	})
+}
+
+func TestListSort(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		// Letters only, so that the database's collation can't reorder them.
+		specs := []struct {
+			name   string
+			level  int
+			points int64
+			login  bool
+			seen   bool
+		}{
+			{"delta", 3, 40, true, false},
+			{"Alpha", 1, 10, false, true},
+			{"charlie", 5, 30, true, true},
+			{"Echo", 2, -5, false, false},
+			{"bravo", 4, 20, true, true},
+			{"foxtrot", 3, 40, false, true},
+		}
+		var users []*models.User
+		for _, s := range specs {
+			e.clock.Advance(time.Hour)
+			u, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: s.name, Password: password, Level: s.level})
+			e.check(err)
+			_, err = e.svc.Update(e.ctx, models.System, u.ID, models.Patch{Points: ptr(s.points)})
+			e.check(err)
+			users = append(users, u)
+		}
+		// Sign-ins and visits in an order of their own.
+		for _, i := range []int{2, 0, 4} {
+			e.clock.Advance(time.Minute)
+			_, err := e.svc.Login(e.ctx, models.Meta{}, specs[i].name, password)
+			e.check(err)
+		}
+		for _, i := range []int{4, 5, 1, 2} {
+			e.clock.Advance(2 * time.Minute)
+			e.check(e.svc.Touch(e.ctx, models.Visit{VisitorID: models.MemberVisitor(users[i].ID), UserID: &users[i].ID}))
+		}
+		var all []models.User
+		for _, u := range users {
+			all = append(all, *e.reload(u))
+		}
+
+		byTime := func(f func(u models.User) *time.Time) func(a, b models.User) int {
+			return func(a, b models.User) int {
+				ta, tb := f(a), f(b)
+				switch {
+				case ta == nil && tb == nil:
+					return cmp.Compare(a.ID, b.ID)
+				case ta == nil:
+					return 1 // never-seen last
+				case tb == nil:
+					return -1
+				}
+				return cmp.Or(ta.Compare(*tb), cmp.Compare(a.ID, b.ID))
+			}
+		}
+		keys := map[string]func(a, b models.User) int{
+			"created_at": func(a, b models.User) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) },
+			"id":         func(a, b models.User) int { return cmp.Compare(a.ID, b.ID) },
+			"username": func(a, b models.User) int {
+				return strings.Compare(strings.ToLower(a.Username), strings.ToLower(b.Username))
+			},
+			"last_login_at": byTime(func(u models.User) *time.Time { return u.LastLoginAt }),
+			"last_seen_at":  byTime(func(u models.User) *time.Time { return u.LastSeenAt }),
+			"points":        func(a, b models.User) int { return cmp.Or(cmp.Compare(a.Points, b.Points), cmp.Compare(a.ID, b.ID)) },
+			"level":         func(a, b models.User) int { return cmp.Or(cmp.Compare(a.Level, b.Level), cmp.Compare(a.ID, b.ID)) },
+		}
+		if len(keys) != len(models.SortKeys) {
+			t.Fatalf("the test knows %d sort keys, the service %d", len(keys), len(models.SortKeys))
+		}
+		for _, key := range models.SortKeys {
+			for _, desc := range []bool{false, true} {
+				want := slices.Clone(all)
+				less := keys[key]
+				sortKey := key
+				if desc {
+					sortKey = "-" + key
+					// Descending reverses the order but keeps the
+					// accounts without a date last.
+					slices.SortFunc(want, func(a, b models.User) int {
+						if key == "last_login_at" || key == "last_seen_at" {
+							an, bn := timeOf(key, a) == nil, timeOf(key, b) == nil
+							if an != bn {
+								if an {
+									return 1
+								}
+								return -1
+							}
+						}
+						return -less(a, b)
+					})
+				} else {
+					slices.SortFunc(want, less)
+				}
+				var wantNames []string
+				for _, u := range want {
+					wantNames = append(wantNames, u.Username)
+				}
+				got := names(e.list(models.Filter{Sort: sortKey}))
+				if !slices.Equal(got, wantNames) {
+					t.Errorf("sort %s: got %v, want %v", sortKey, got, wantNames)
+				}
+			}
+		}
+		if got := names(e.list(models.Filter{})); !slices.Equal(got, []string{"delta", "Alpha", "charlie", "Echo", "bravo", "foxtrot"}) {
+			t.Errorf("default sort: %v", got)
+		}
+		for _, bad := range []string{"name", "-password_hash", "email", "created_at;DROP TABLE users", "--id", "+id", "ID"} {
+			_, err := e.svc.List(e.ctx, models.Filter{Sort: bad})
+			wantField(t, err, "sort")
+		}
+	})
+}
+
+func timeOf(key string, u models.User) *time.Time {
+	if key == "last_login_at" {
+		return u.LastLoginAt
+	}
+	return u.LastSeenAt
+}
+
+func TestListPaging(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		for i := range 120 {
+			_, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: fmt.Sprintf("user%03d", i), Password: password})
+			e.check(err)
+		}
+		p := e.list(models.Filter{})
+		if len(p.Items) != models.DefaultLimit || p.Limit != 50 || p.Page != 1 || p.Total != 120 {
+			t.Fatalf("default: %d items, limit %d, page %d, total %d", len(p.Items), p.Limit, p.Page, p.Total)
+		}
+		if p.TotalPages() != 3 || !p.HasNext() || p.HasPrev() {
+			t.Fatalf("page 1: %d pages, next %v, prev %v", p.TotalPages(), p.HasNext(), p.HasPrev())
+		}
+		p = e.list(models.Filter{Limit: 1000})
+		if len(p.Items) != models.MaxLimit || p.Limit != 100 || p.TotalPages() != 2 {
+			t.Fatalf("limit 1000: %d items, limit %d", len(p.Items), p.Limit)
+		}
+		p = e.list(models.Filter{Limit: -3})
+		if p.Limit != 50 {
+			t.Fatalf("limit -3: %d", p.Limit)
+		}
+		p = e.list(models.Filter{Page: 3, Sort: "username"})
+		if got := names(p); len(got) != 20 || got[0] != "user100" || got[19] != "user119" || p.HasNext() || !p.HasPrev() {
+			t.Fatalf("page 3: %v next %v prev %v", got, p.HasNext(), p.HasPrev())
+		}
+		p = e.list(models.Filter{Page: 2, Limit: 7, Sort: "-username"})
+		if got := names(p); len(got) != 7 || got[0] != "user112" || !p.HasNext() || !p.HasPrev() || p.TotalPages() != 18 {
+			t.Fatalf("page 2 of 7: %v", got)
+		}
+		p = e.list(models.Filter{Page: 99})
+		if len(p.Items) != 0 || p.Items == nil || p.Total != 120 || p.Page != 99 || p.HasNext() || !p.HasPrev() {
+			t.Fatalf("past the end: %d items (nil %v), total %d", len(p.Items), p.Items == nil, p.Total)
+		}
+		p = e.list(models.Filter{Page: -5})
+		if p.Page != 1 {
+			t.Fatalf("page -5 became %d", p.Page)
+		}
+		p = e.list(models.Filter{Search: "nothing"})
+		if p.Total != 0 || p.TotalPages() != 1 || p.HasNext() || p.HasPrev() {
+			t.Fatalf("empty: total %d, %d pages", p.Total, p.TotalPages())
+		}
+	})
+}
+
+func TestPageHelpers(t *testing.T) {
+	for _, c := range []struct {
+		total, page, limit, pages int
+		next, prev                bool
+	}{
+		{0, 1, 50, 1, false, false},
+		{1, 1, 50, 1, false, false},
+		{50, 1, 50, 1, false, false},
+		{51, 1, 50, 2, true, false},
+		{51, 2, 50, 2, false, true},
+		{120, 2, 50, 3, true, true},
+		{120, 3, 50, 3, false, true},
+		{120, 4, 50, 3, false, true},
+		{10, 1, 0, 1, false, false},
+	} {
+		p := models.Page[int]{Total: c.total, Page: c.page, Limit: c.limit}
+		if p.TotalPages() != c.pages || p.HasNext() != c.next || p.HasPrev() != c.prev {
+			t.Errorf("%+v: pages %d next %v prev %v", c, p.TotalPages(), p.HasNext(), p.HasPrev())
+		}
+	}
+}
