@@ -92,7 +92,9 @@ type Client struct {
 }
 
 // Client returns a client with no cookies.
-func (e *Env) Client() *Client { return &Client{env: e, cookies: map[string]string{}, IP: "203.0.113.10"} }
+func (e *Env) Client() *Client {
+	return &Client{env: e, cookies: map[string]string{}, IP: "203.0.113.10"}
+}
 
 // SignedIn returns a client signed in as username (with Password).
 func (e *Env) SignedIn(username string) *Client {
