@@ -95,13 +95,20 @@ func Authorize(actor *User, act Action, target *User) error {
 	return nil
 }
 
-// CanGrant reports whether actor may give an account the given level:
-// a superadmin any level, anyone else at most their own level minus one.
+// CanGrant reports whether actor may give an account the given level: the
+// system and a superadmin any level, an admin at most their own level
+// minus one, anyone else (moderators, accounts that aren't active) none.
 func CanGrant(actor *User, level int) bool {
-	if actor == nil || actor.Level >= LevelSuperadmin {
-		return level >= 0 && level <= MaxLevel
+	if level < 0 || level > MaxLevel {
+		return false
 	}
-	return level >= 0 && level < actor.Level
+	switch {
+	case actor == nil || actor.IsSuperadmin():
+		return true
+	case actor.IsAdmin():
+		return level < actor.Level
+	}
+	return false
 }
 
 // GrantableLevels lists the levels actor may give, lowest first.
