@@ -51,9 +51,9 @@ func TestPermissionMatrix(t *testing.T) {
 		{6, active, 1, inactive, false, models.ActBan, true},
 		{6, active, 0, active, false, models.ActBan, true},
 		{6, active, 5, banned, false, models.ActUnban, true},
-		{6, active, 6, active, false, models.ActBan, false},  // equal
-		{6, active, 7, active, false, models.ActBan, false},  // higher
-		{6, active, 9, active, false, models.ActBan, false},  // higher
+		{6, active, 6, active, false, models.ActBan, false},   // equal
+		{6, active, 7, active, false, models.ActBan, false},   // higher
+		{6, active, 9, active, false, models.ActBan, false},   // higher
 		{6, active, 6, banned, false, models.ActUnban, false}, // equal
 		{6, active, 5, banned, false, models.ActBan, false},   // already banned
 		{6, active, 5, deleted, false, models.ActBan, false},  // deleted
