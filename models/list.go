@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
@@ -48,6 +49,14 @@ type Filter struct {
 	Sort   string // created_at (default), id, username, last_login_at, last_seen_at, points, level; "-" prefix for descending
 	Page   int
 	Limit  int
+
+	// NoEmailSearch limits Search to username and name, for viewers who
+	// may not see e-mail addresses (a match would reveal them).
+	NoEmailSearch bool
+	// CreatedFrom and CreatedBefore bound created_at (inclusive,
+	// exclusive); zero means unbounded.
+	CreatedFrom   time.Time
+	CreatedBefore time.Time
 }
 
 // Types maps the filter's type words to account types.
@@ -135,27 +144,45 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 	if f.Group != "" {
 		q.Where("u.group_name = ?", f.Group)
 	}
+	if !f.CreatedFrom.IsZero() {
+		q.Where("u.created_at >= ?", f.CreatedFrom.UTC())
+	}
+	if !f.CreatedBefore.IsZero() {
+		q.Where("u.created_at < ?", f.CreatedBefore.UTC())
+	}
 	if f.Search != "" {
-		s.applySearch(q, f.Search)
+		s.applySearch(q, f.Search, !f.NoEmailSearch)
 	}
 }
 
-// applySearch matches a case-insensitive substring of username, e-mail or
-// name, with every character (% _ ' ") taken literally. PostgreSQL answers
-// from pg_trgm GIN indexes; SQLite from an FTS5 trigram index when the
-// term has three characters or more, and by a scan below that.
-func (s *Service) applySearch(q *bun.SelectQuery, term string) {
+// applySearch matches a case-insensitive substring of username, e-mail
+// (unless withEmail is false) or name, with every character (% _ ' ")
+// taken literally. PostgreSQL answers from pg_trgm GIN indexes; SQLite
+// from an FTS5 trigram index when the term has three characters or more,
+// and by a scan below that.
+func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
 	like := "%" + escapeLike(term) + "%"
 	if IsPostgres(s.db) {
-		q.Where(`(u.username ILIKE ? ESCAPE '\' OR u.email ILIKE ? ESCAPE '\' OR u.name ILIKE ? ESCAPE '\')`, like, like, like)
+		if withEmail {
+			q.Where(`(u.username ILIKE ? ESCAPE '\' OR u.email ILIKE ? ESCAPE '\' OR u.name ILIKE ? ESCAPE '\')`, like, like, like)
+		} else {
+			q.Where(`(u.username ILIKE ? ESCAPE '\' OR u.name ILIKE ? ESCAPE '\')`, like, like)
+		}
 		return
 	}
 	if utf8.RuneCountInString(term) >= 3 {
 		phrase := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+		if !withEmail {
+			phrase = "{username name} : " + phrase
+		}
 		q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", phrase)
 		return
 	}
-	q.Where(`(u.username LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\' OR u.name LIKE ? ESCAPE '\')`, like, like, like)
+	if withEmail {
+		q.Where(`(u.username LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\' OR u.name LIKE ? ESCAPE '\')`, like, like, like)
+	} else {
+		q.Where(`(u.username LIKE ? ESCAPE '\' OR u.name LIKE ? ESCAPE '\')`, like, like)
+	}
 }
 
 func escapeLike(s string) string {
