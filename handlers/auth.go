@@ -57,6 +57,7 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 		return err // LockedError → 429 page with Retry-After
 	}
 	session(c).SignIn(u.ID, u.SessionVersion, c.FormValue("remember") != "")
+	h.forgetGuest(c)
 	flash(c, "success", "Welcome back, "+u.DisplayName()+"!")
 	return redirect(c, safeNext(next))
 }
@@ -112,6 +113,7 @@ func (h *Handler) Register(c *fiber.Ctx) error {
 		return redirect(c, "/login")
 	}
 	session(c).SignIn(u.ID, u.SessionVersion, false)
+	h.forgetGuest(c)
 	flash(c, "success", "Welcome, "+u.Username+"!")
 	return redirect(c, "/dashboard")
 }

@@ -97,6 +97,16 @@ func (h *Handler) TrackPresence(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// forgetGuest drops the browser's guest presence once it signs in, so the
+// person isn't counted twice (as a guest and as a member).
+func (h *Handler) forgetGuest(c *fiber.Ctx) {
+	if g := c.Cookies(guestCookie); g != "" {
+		if err := h.Users.ForgetVisitor(c.UserContext(), models.GuestVisitor(g)); err != nil {
+			h.Log.WarnContext(c.UserContext(), "presence not updated", "err", err)
+		}
+	}
+}
+
 // CSRFTokens makes and checks stateless CSRF tokens for Fiber's csrf
 // middleware: a random part and an issue time, signed with a key derived
 // from the session secret. They survive restarts and work across several

@@ -166,6 +166,9 @@ func (s *Service) record(ctx context.Context, db bun.IDB, a Actor, action string
 }
 
 func clip(s string, n int) string {
+	if !textOK(s) {
+		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	}
 	if len(s) <= n {
 		return s
 	}

@@ -27,6 +27,9 @@ func (s *Service) GetByEmail(ctx context.Context, email string) (*User, error) {
 }
 
 func (s *Service) getBy(ctx context.Context, db bun.IDB, where string, arg any) (*User, error) {
+	if str, ok := arg.(string); ok && !textOK(str) {
+		return nil, ErrNotFound // no account has such a name
+	}
 	u := new(User)
 	err := db.NewSelect().Model(u).Where(where, arg).Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {

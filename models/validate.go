@@ -84,7 +84,7 @@ func (c checker) check(field string, value any) {
 	if _, done := c[field]; done {
 		return
 	}
-	if s, ok := value.(string); ok && !utf8.ValidString(s) {
+	if s, ok := value.(string); ok && !textOK(s) {
 		c[field] = "Contains invalid characters."
 		return
 	}
@@ -147,6 +147,10 @@ func checkVar(c checker, v map[string]any, allowNull bool) {
 		}
 	}
 }
+
+// textOK reports whether s is valid UTF-8 without NUL bytes (which
+// PostgreSQL refuses in text and no person types).
+func textOK(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // normalize trims the user-typed text fields.
 func normalize(s string) string { return strings.TrimSpace(s) }

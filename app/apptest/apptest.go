@@ -61,6 +61,9 @@ func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// app.Test connects from 0.0.0.0: trust it as a proxy so that each
+	// Client's IP (sent as X-Forwarded-For) is the address the app sees.
+	cfg.TrustedProxies = []string{"0.0.0.0"}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -119,8 +122,8 @@ func (c *Client) Do(req *http.Request) *Response {
 	for k, v := range c.cookies {
 		req.AddCookie(&http.Cookie{Name: k, Value: v})
 	}
-	if req.RemoteAddr == "" {
-		req.RemoteAddr = c.IP + ":1234"
+	if req.Header.Get("X-Forwarded-For") == "" {
+		req.Header.Set("X-Forwarded-For", c.IP)
 	}
 	res, err := c.env.Server.Fiber.Test(req, -1)
 	if err != nil {
