@@ -1,0 +1,147 @@
+package models_test
+
+import (
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/models/modelstest"
+)
+
+const day = 24 * time.Hour
+
+func TestStats(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		now := e.clock.Now()
+
+		e.clock.Advance(-40 * day)
+		e.user("ancient", 1, models.TypeActive) // before the 30 days
+		e.clock.Advance(11 * day)               // the first of the 30 days
+		e.user("first", 3, models.TypeBanned)
+		e.clock.Advance(26 * day) // three days ago
+		e.user("three1", 6, models.TypeActive)
+		e.user("three2", 8, models.TypeDeleted)
+		_, err := e.svc.Login(e.ctx, models.Meta{}, "three1", password)
+		e.check(err)
+		e.clock.Advance(3 * day) // today
+		root := e.user("root", 10, models.TypeActive)
+		e.user("waiting", 1, models.TypeInactive)
+		e.user("pub", 0, models.TypeActive)
+		for range 2 {
+			_, err := e.svc.Login(e.ctx, models.Meta{}, "root", password)
+			e.check(err)
+		}
+		e.touch(models.MemberVisitor(root.ID), &root.ID, "/admin")
+		e.touch(models.GuestVisitor("g"), nil, "/")
+		if !e.clock.Now().Equal(now) {
+			t.Fatal("the test's clock arithmetic is off")
+		}
+
+		st, err := e.svc.Stats(e.ctx)
+		e.check(err)
+		if st.Total != 7 || st.OnlineMembers != 1 || st.OnlineGuests != 1 || !st.GeneratedAt.Equal(now) {
+			t.Fatalf("total %d, online %d/%d, at %v", st.Total, st.OnlineMembers, st.OnlineGuests, st.GeneratedAt)
+		}
+		if want := map[string]int{"active": 4, "blocked": 1, "inactive": 1, "deleted": 1}; !maps.Equal(st.ByType, want) {
+			t.Errorf("by type %v, want %v", st.ByType, want)
+		}
+		// Deleted accounts have no role any more.
+		if want := map[string]int{"public": 1, "user": 3, "moderator": 1, "admin": 0, "superadmin": 1}; !maps.Equal(st.ByRole, want) {
+			t.Errorf("by role %v, want %v", st.ByRole, want)
+		}
+		checkDays := func(name string, got []models.DayCount, want map[int]int) {
+			t.Helper()
+			if len(got) != models.StatsDays {
+				t.Fatalf("%s: %d days", name, len(got))
+			}
+			for i, d := range got {
+				wantDay := now.AddDate(0, 0, i-(models.StatsDays-1)).Format("2006-01-02")
+				if d.Day != wantDay || d.Count != want[i] {
+					t.Errorf("%s day %d: %+v, want %s %d", name, i, d, wantDay, want[i])
+				}
+			}
+		}
+		checkDays("sign-ups", st.SignupsPerDay, map[int]int{0: 1, 26: 2, 29: 3})
+		checkDays("logins", st.LoginsPerDay, map[int]int{26: 1, 29: 2})
+	})
+}
+
+func TestStatsCache(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		u := e.user("first", 1, models.TypeActive)
+		st, err := e.svc.Stats(e.ctx)
+		e.check(err)
+		if st.Total != 1 {
+			t.Fatalf("total %d", st.Total)
+		}
+
+		// A row written behind the service's back shows once the cache is stale.
+		now := e.clock.Now()
+		_, err = e.db.NewInsert().Model(&models.User{Username: "behind", Level: 1, Type: 1, SessionVersion: 1,
+			Var: map[string]any{}, CreatedAt: now, UpdatedAt: now}).Exec(e.ctx)
+		e.check(err)
+		e.clock.Advance(14 * time.Second)
+		if st, _ := e.svc.Stats(e.ctx); st.Total != 1 || !st.GeneratedAt.Equal(now) {
+			t.Fatalf("within 15 s: total %d, generated %v", st.Total, st.GeneratedAt)
+		}
+		e.clock.Advance(time.Second)
+		if st, _ := e.svc.Stats(e.ctx); st.Total != 2 {
+			t.Fatalf("after 15 s: total %d", st.Total)
+		}
+
+		// Changes made through the service show at once.
+		steps := []struct {
+			name  string
+			do    func() error
+			check func(st *models.Stats) bool
+		}{
+			{"create", func() error { _, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: "second", Password: password}); return err },
+				func(st *models.Stats) bool { return st.Total == 3 }},
+			{"ban", func() error { _, err := e.svc.Block(e.ctx, models.System, u.ID, ""); return err },
+				func(st *models.Stats) bool { return st.ByType["blocked"] == 1 }},
+			{"unban", func() error { _, err := e.svc.Unblock(e.ctx, models.System, u.ID); return err },
+				func(st *models.Stats) bool { return st.ByType["blocked"] == 0 }},
+			{"level", func() error {
+				_, err := e.svc.Update(e.ctx, models.System, u.ID, models.Patch{Level: ptr(8)})
+				return err
+			}, func(st *models.Stats) bool { return st.ByRole["admin"] == 1 }},
+			{"delete", func() error { _, err := e.svc.Delete(e.ctx, models.System, u.ID); return err },
+				func(st *models.Stats) bool { return st.ByType["deleted"] == 1 && st.ByRole["admin"] == 0 }},
+			{"restore", func() error { _, err := e.svc.Restore(e.ctx, models.System, u.ID); return err },
+				func(st *models.Stats) bool { return st.ByType["deleted"] == 0 }},
+			{"register", func() error {
+				_, err := e.svc.Register(e.ctx, models.Meta{}, models.NewUser{Username: "third", Email: "t@example.com", Password: password}, true)
+				return err
+			}, func(st *models.Stats) bool { return st.ByType["inactive"] == 1 && st.Total == 4 }},
+			{"purge", func() error {
+				if _, err := e.svc.Delete(e.ctx, models.System, u.ID); err != nil {
+					return err
+				}
+				return e.svc.Purge(e.ctx, models.System, u.ID)
+			}, func(st *models.Stats) bool { return st.Total == 3 && st.ByType["deleted"] == 0 }},
+		}
+		for _, s := range steps {
+			if _, err := e.svc.Stats(e.ctx); err != nil { // warm the cache
+				t.Fatal(err)
+			}
+			e.check(s.do())
+			st, err := e.svc.Stats(e.ctx)
+			e.check(err)
+			if !s.check(st) {
+				t.Errorf("after %s: stale stats %+v", s.name, st)
+			}
+		}
+		// The cold path gives the same figures.
+		cold, err := models.ComputeStats(e.ctx, e.svc)
+		e.check(err)
+		warm, _ := e.svc.Stats(e.ctx)
+		if cold.Total != warm.Total || !maps.Equal(cold.ByType, warm.ByType) || !maps.Equal(cold.ByRole, warm.ByRole) {
+			t.Errorf("cold %+v, warm %+v", cold, warm)
+		}
+	})
+}
