@@ -100,7 +100,10 @@ func TestStatsCache(t *testing.T) {
 			do    func() error
 			check func(st *models.Stats) bool
 		}{
-			{"create", func() error { _, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: "second", Password: password}); return err },
+			{"create", func() error {
+				_, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: "second", Password: password})
+				return err
+			},
 				func(st *models.Stats) bool { return st.Total == 3 }},
 			{"ban", func() error { _, err := e.svc.Block(e.ctx, models.System, u.ID, ""); return err },
 				func(st *models.Stats) bool { return st.ByType["blocked"] == 1 }},
