@@ -302,7 +302,7 @@ func (cli CLI) demo(ctx context.Context, cfg Config, args []string) error {
 	defer done()
 	start := time.Now()
 	bar := progressBar{w: cli.Stderr}
-	if err := seedTmp(users, ctx, *n, bar.update); err != nil {
+	if err := users.Seed(ctx, *n, bar.update); err != nil {
 		return err
 	}
 	bar.finish()

@@ -218,3 +218,28 @@ func (c *Clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
+
+// DatabaseURL returns the URL of a fresh, empty PostgreSQL database of its
+// own (dropped when the test ends), for code that opens DATABASE_URL itself
+// such as the command line.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	if pgURL == "" {
+		t.Fatal("modelstest: call modelstest.Main from the package's TestMain")
+	}
+	admin, err := openPG(pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "webmin_test_" + randomHex(6)
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		_ = admin.Close()
+	})
+	u, _ := url.Parse(pgURL)
+	u.Path = "/" + name
+	return u.String()
+}
