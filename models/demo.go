@@ -35,7 +35,8 @@ const seedBatch = 1000
 // Usernames carry a number that starts after the highest id in the
 // table, so running Seed again adds n more accounts rather than clashing.
 // Rows go in with bulk INSERTs of about a thousand at a time, one
-// transaction per batch, and progress (if not nil) is called after each.
+// transaction per batch (on PostgreSQL two batches at once), and progress
+// (if not nil) is called after each batch, from the calling goroutine.
 func (s *Service) Seed(ctx context.Context, n int, progress func(done, total int)) error {
 	if n <= 0 {
 		return nil
@@ -57,40 +58,108 @@ func (s *Service) Seed(ctx context.Context, n int, progress func(done, total int
 		total:  n,
 	}
 	defer s.invalidateStats()
-	done, dry := 0, 0
-	for done < n {
-		users := g.users(min(seedBatch, n-done))
-		inserted, err := s.seedBatch(ctx, g, users)
-		if err != nil {
-			return fmt.Errorf("seed: %w", err)
+
+	// SQLite has one writer at a time; PostgreSQL keeps a second core busy
+	// with index upkeep while the first batch commits.
+	workers := 1
+	if IsPostgres(s.db) {
+		workers = 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan seedJob)
+	results := make(chan seedResult)
+	for range workers {
+		go func() {
+			for job := range jobs {
+				inserted, err := s.seedBatch(ctx, g, job)
+				results <- seedResult{requested: len(job.users), inserted: inserted, err: err}
+			}
+		}()
+	}
+	defer close(jobs)
+
+	done, pending, running, dry := 0, 0, 0, 0
+	var firstErr error
+	for done < n || running > 0 {
+		// Keep every worker busy, asking for as many rows as still lack.
+		for firstErr == nil && running < workers && done+pending < n {
+			size := min(seedBatch, n-done-pending)
+			job := seedJob{users: g.users(size), rng: rand.New(rand.NewPCG(g.rng.Uint64(), g.rng.Uint64()))}
+			select {
+			case jobs <- job:
+				pending += size
+				running++
+			case <-ctx.Done():
+				firstErr = ctx.Err()
+			}
 		}
-		// Rows may be skipped when a name was taken (say, by an account
-		// renamed to look like a seeded one); make up for them.
-		if inserted == 0 {
+		if running == 0 {
+			break
+		}
+		r := <-results
+		running--
+		pending -= r.requested
+		if r.err != nil {
+			if firstErr == nil {
+				firstErr = r.err
+				cancel()
+			}
+			continue
+		}
+		if firstErr != nil {
+			continue
+		}
+		// Rows are skipped when a name was taken (say, by an account
+		// renamed to look like a seeded one); the loop makes up for them.
+		if r.inserted == 0 {
 			if dry++; dry >= 10 {
-				return errors.New("seed: ten batches in a row clashed with existing accounts")
+				firstErr = errors.New("ten batches in a row clashed with existing accounts")
+				cancel()
+				continue
 			}
 		} else {
 			dry = 0
 		}
-		done += inserted
+		done += r.inserted
 		if progress != nil {
 			progress(done, n)
 		}
 	}
+	if firstErr != nil {
+		return fmt.Errorf("seed: %w", firstErr)
+	}
 	return s.seedGuests(ctx, g)
+}
+
+// seedJob is one batch of made-up accounts, with a random source of its
+// own for the events made once their ids are known.
+type seedJob struct {
+	users []User
+	rng   *rand.Rand
+}
+
+type seedResult struct {
+	requested, inserted int
+	err                 error
 }
 
 // seedBatch inserts one batch of accounts with their events and presence
 // in one transaction, and returns how many accounts went in.
-func (s *Service) seedBatch(ctx context.Context, g *seeder, users []User) (int, error) {
+func (s *Service) seedBatch(ctx context.Context, g *seeder, job seedJob) (int, error) {
 	var inserted int
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if IsPostgres(tx) {
+			// Demo data: not waiting for each batch's WAL flush is safe.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+		}
 		var rows []struct {
 			ID       int64
 			Username string
 		}
-		if err := tx.NewInsert().Model(&users).On("CONFLICT DO NOTHING").
+		if err := tx.NewInsert().Model(&job.users).On("CONFLICT DO NOTHING").
 			Returning("id, username").Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -101,16 +170,16 @@ func (s *Service) seedBatch(ctx context.Context, g *seeder, users []User) (int, 
 		}
 		var events []Event
 		var presence []Presence
-		for i := range users {
-			u := &users[i]
+		for i := range job.users {
+			u := &job.users[i]
 			id, ok := ids[u.Username]
 			if !ok {
 				continue
 			}
-			events = g.events(events, u, id)
+			events = g.events(job.rng, events, u, id)
 			if g.isOnline(u) {
 				presence = append(presence, Presence{
-					VisitorID: MemberVisitor(id), UserID: &id, Page: g.page(),
+					VisitorID: MemberVisitor(id), UserID: &id, Page: pick(job.rng, pages),
 					IP: u.LastLoginIP, UserAgent: u.LastLoginUA, LastSeenAt: *u.LastSeenAt,
 				})
 			}
@@ -134,21 +203,23 @@ func (s *Service) seedBatch(ctx context.Context, g *seeder, users []User) (int, 
 
 // seedGuests puts some guests online beside the seeded members.
 func (s *Service) seedGuests(ctx context.Context, g *seeder) error {
+	r := g.rng
 	guests := make([]Presence, g.online/2+1)
 	for i := range guests {
 		guests[i] = Presence{
-			VisitorID:  GuestVisitor(fmt.Sprintf("demo-%016x", g.rng.Uint64())),
-			Page:       g.page(),
-			IP:         fmt.Sprintf("198.51.100.%d", g.rng.IntN(254)+1),
-			UserAgent:  pick(g.rng, userAgents),
-			LastSeenAt: g.now.Add(-time.Duration(g.rng.Int64N(int64(4 * time.Minute)))),
+			VisitorID:  GuestVisitor(fmt.Sprintf("demo-%016x", r.Uint64())),
+			Page:       pick(r, pages),
+			IP:         fmt.Sprintf("198.51.100.%d", r.IntN(254)+1),
+			UserAgent:  pick(r, userAgents),
+			LastSeenAt: g.now.Add(-time.Duration(r.Int64N(int64(4 * time.Minute)))),
 		}
 	}
 	_, err := s.db.NewInsert().Model(&guests).On("CONFLICT DO NOTHING").Exec(ctx)
 	return err
 }
 
-// seeder makes up accounts.
+// seeder makes up accounts. Its rng and counters belong to Seed's
+// goroutine; the workers read only now and hash.
 type seeder struct {
 	rng    *rand.Rand
 	now    time.Time
@@ -168,14 +239,13 @@ func (g *seeder) ago(d time.Duration) time.Time {
 	return g.now.Add(-time.Duration(x * float64(d))).Truncate(time.Second)
 }
 
-func (g *seeder) between(a, b time.Time) time.Time {
+// between is a moment between a and b.
+func between(r *rand.Rand, a, b time.Time) time.Time {
 	if !b.After(a) {
 		return b
 	}
-	return a.Add(time.Duration(g.rng.Int64N(int64(b.Sub(a))))).Truncate(time.Second)
+	return a.Add(time.Duration(r.Int64N(int64(b.Sub(a))))).Truncate(time.Second)
 }
-
-func (g *seeder) page() string { return pick(g.rng, pages) }
 
 func (g *seeder) users(count int) []User {
 	users := make([]User, count)
@@ -252,7 +322,7 @@ func (g *seeder) user(u *User) {
 	}
 	// Most accounts signed in at some point; the more recent, the likelier.
 	if u.Type != TypeInactive && r.IntN(10) < 7 {
-		login := g.between(created, g.now)
+		login := between(r, created, g.now)
 		if r.IntN(2) == 0 {
 			login = g.ago(g.now.Sub(created))
 		}
@@ -320,8 +390,7 @@ func (g *seeder) level() int {
 
 // events adds the login events of an account that signed in during the
 // last 30 days, and the ban or delete that put it in its state.
-func (g *seeder) events(evs []Event, u *User, id int64) []Event {
-	r := g.rng
+func (g *seeder) events(r *rand.Rand, evs []Event, u *User, id int64) []Event {
 	since := g.now.AddDate(0, 0, -StatsDays)
 	if u.LastLoginAt != nil && u.LastLoginAt.After(since) {
 		from := since
@@ -332,7 +401,7 @@ func (g *seeder) events(evs []Event, u *User, id int64) []Event {
 		for i := range n {
 			at := *u.LastLoginAt
 			if i > 0 {
-				at = g.between(from, at)
+				at = between(r, from, at)
 			}
 			evs = append(evs, Event{ActorID: &id, Action: EvLogin, TargetID: &id,
 				IP: u.LastLoginIP, UserAgent: u.LastLoginUA, CreatedAt: at})
@@ -341,10 +410,10 @@ func (g *seeder) events(evs []Event, u *User, id int64) []Event {
 	switch u.Type {
 	case TypeBanned:
 		evs = append(evs, Event{Action: EvBan, TargetID: &id, IP: "cli", Detail: u.BanReason,
-			CreatedAt: g.between(u.CreatedAt, g.now)})
+			CreatedAt: between(r, u.CreatedAt, g.now)})
 	case TypeDeleted:
 		evs = append(evs, Event{Action: EvDelete, TargetID: &id, IP: "cli",
-			CreatedAt: g.between(u.CreatedAt, g.now)})
+			CreatedAt: between(r, u.CreatedAt, g.now)})
 	}
 	return evs
 }
