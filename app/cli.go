@@ -179,14 +179,7 @@ func (cli CLI) user(ctx context.Context, cfg Config, args []string) error {
 		if *username == "" {
 			return usageError{"user create: --username is required"}
 		}
-		if !*stdin {
-			return usageError{"user create: --password-stdin is required (the password is read from standard input)"}
-		}
-		pw, err := cli.readPassword()
-		if err != nil {
-			return err
-		}
-		users, done, err := cli.openService(ctx, cfg)
+		pw, users, done, err := cli.passwordAndService(ctx, cfg, "user create", *stdin)
 		if err != nil {
 			return err
 		}
@@ -218,14 +211,7 @@ func (cli CLI) user(ctx context.Context, cfg Config, args []string) error {
 		if fs.NArg() != 1 {
 			return usageError{"user passwd needs exactly one USERNAME"}
 		}
-		if !*stdin {
-			return usageError{"user passwd: --password-stdin is required (the password is read from standard input)"}
-		}
-		pw, err := cli.readPassword()
-		if err != nil {
-			return err
-		}
-		users, done, err := cli.openService(ctx, cfg)
+		pw, users, done, err := cli.passwordAndService(ctx, cfg, "user passwd", *stdin)
 		if err != nil {
 			return err
 		}
@@ -241,6 +227,20 @@ func (cli CLI) user(ctx context.Context, cfg Config, args []string) error {
 		return nil
 	}
 	return usageError{fmt.Sprintf("user: unknown action %q (use create or passwd)", args[0])}
+}
+
+// passwordAndService reads the password from standard input (which the
+// command must have been told with --password-stdin) and opens the service.
+func (cli CLI) passwordAndService(ctx context.Context, cfg Config, cmd string, stdin bool) (string, *models.Service, func(), error) {
+	if !stdin {
+		return "", nil, nil, usageError{cmd + ": --password-stdin is required (the password is read from standard input)"}
+	}
+	pw, err := cli.readPassword()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	users, done, err := cli.openService(ctx, cfg)
+	return pw, users, done, err
 }
 
 // readPassword reads one line from standard input, without echo on a terminal.

@@ -49,19 +49,19 @@ func NewMigrator(db *bun.DB) *migrate.Migrator {
 // Up applies every pending migration and returns the group applied (empty
 // when there was nothing to do).
 func Up(ctx context.Context, db *bun.DB) (*migrate.MigrationGroup, error) {
-	m := NewMigrator(db)
-	if err := m.Init(ctx); err != nil {
-		return nil, err
-	}
-	if err := m.Lock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.Unlock(ctx) //nolint:errcheck
-	return m.Migrate(ctx)
+	return locked(ctx, db, (*migrate.Migrator).Migrate)
 }
 
 // Down rolls back the last group of migrations.
 func Down(ctx context.Context, db *bun.DB) (*migrate.MigrationGroup, error) {
+	return locked(ctx, db, (*migrate.Migrator).Rollback)
+}
+
+// locked runs one migrator step holding bun's migration lock, so two
+// servers starting at once don't migrate twice.
+func locked(ctx context.Context, db *bun.DB,
+	step func(*migrate.Migrator, context.Context, ...migrate.MigrationOption) (*migrate.MigrationGroup, error),
+) (*migrate.MigrationGroup, error) {
 	m := NewMigrator(db)
 	if err := m.Init(ctx); err != nil {
 		return nil, err
@@ -70,5 +70,5 @@ func Down(ctx context.Context, db *bun.DB) (*migrate.MigrationGroup, error) {
 		return nil, err
 	}
 	defer m.Unlock(ctx) //nolint:errcheck
-	return m.Rollback(ctx)
+	return step(m, ctx)
 }
