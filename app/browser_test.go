@@ -1,0 +1,199 @@
+package app_test
+
+// Journeys in headless Chromium (issue 4 and 5): what a person does with
+// the mouse and keyboard, on both databases. Screenshots of every page go
+// to app/testdata/artifacts/<test>/ (see browser_helpers_test.go).
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/webmin/webmin/app/apptest"
+	"github.com/webmin/webmin/models/modelstest"
+)
+
+// eachDBSite runs a browser journey on a fresh site on each database.
+func eachDBSite(t *testing.T, fn func(t *testing.T, s *site)) {
+	for _, db := range modelstest.DBNames {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel() // two browsers on two cores: the databases side by side
+			fn(t, startSite(t, db))
+		})
+	}
+}
+
+// freshCounts lets the home page's cached counts (online, total) expire on
+// the service's clock, so the next view of / shows the current numbers.
+func freshCounts(s *site) { s.Clock.Advance(20 * time.Second) }
+
+func (b *browser) badge() (users, guests int) {
+	b.t.Helper()
+	u, err1 := strconv.Atoi(b.attr("#online-badge", "data-users"))
+	g, err2 := strconv.Atoi(b.attr("#online-badge", "data-guests"))
+	if err1 != nil || err2 != nil {
+		b.fail("#online-badge data-users/data-guests are not numbers: %v %v", err1, err2)
+	}
+	return u, g
+}
+
+// TestBrowserMemberJourney: sign up → dashboard with the welcome flash →
+// settings → sign out → a wrong password → sign in by e-mail in another
+// letter case → dashboard; the online badge counts the member and a guest.
+func TestBrowserMemberJourney(t *testing.T) {
+	eachDBSite(t, func(t *testing.T, s *site) {
+		ada := s.openBrowser("ada")
+
+		// A visitor finds the home page and signs up.
+		ada.wantStatus("home", ada.open("home-visitor", "/"), 200)
+		if got := ada.text("#total-users"); got != "0 members" {
+			ada.fail("#total-users says %q on an empty site", got)
+		}
+		ada.wantStatus("register page", ada.click("register", `.hero a[href="/register"]`), 200)
+		ada.fill("#f-username", "Ada_Lovelace")
+		ada.fill("#f-email", "Ada@Example.com")
+		ada.fill("#f-password", "analytical engine")
+		ada.wantStatus("sign up", ada.click("dashboard-welcome", `form[action="/register"] button[type=submit]`), 200)
+		ada.wantPath("/dashboard")
+		ada.wantFlash("success", "Welcome, Ada_Lovelace!")
+		if got := ada.text("h1"); got != "Hello, Ada_Lovelace" {
+			ada.fail("dashboard heading %q", got)
+		}
+		if got := ada.text(".site-header .nav-name"); got != "Ada_Lovelace" {
+			ada.fail("the nav shows %q as the signed-in user", got)
+		}
+		// Shown once: a reload has no flash.
+		ada.open("dashboard-reload", "/dashboard")
+		if got := ada.flashes("success"); len(got) != 0 {
+			ada.fail("the welcome flash came back: %q", got)
+		}
+
+		// Settings: a display name, saved and shown.
+		ada.wantStatus("settings", ada.click("settings", `.site-header a[href="/settings"]`), 200)
+		if got := ada.value("#f-email"); got != "Ada@Example.com" {
+			ada.fail("settings e-mail field %q", got)
+		}
+		ada.fill("#f-name", "Ada Lovelace")
+		ada.wantStatus("save settings", ada.click("settings-saved", `form[action="/settings"] button[type=submit]`), 200)
+		ada.wantPath("/settings")
+		ada.wantFlash("success", "Your settings are saved.")
+		if got := ada.value("#f-name"); got != "Ada Lovelace" {
+			ada.fail("display name after saving: %q", got)
+		}
+		ada.wantStatus("own profile", ada.open("profile-own", "/profile/ada_lovelace"), 200)
+		if got := ada.text("h1"); got != "Ada Lovelace online now" && got != "Ada Lovelace" {
+			ada.fail("profile heading %q", got)
+		}
+		if ada.count(`a[href="/settings"].button`) != 1 {
+			ada.fail("the owner's profile has no edit link")
+		}
+
+		// The online badge counts the signed-in member, and a guest as a guest.
+		freshCounts(s)
+		ada.open("home-member", "/")
+		users, guests := ada.badge()
+		if users != 1 {
+			ada.fail("#online-badge data-users=%d with one member signed in", users)
+		}
+		if got := ada.text("#total-users"); got != "1 member" {
+			ada.fail("#total-users says %q", got)
+		}
+		guest := s.openBrowser("guest")
+		guest.open("home-guest", "/")
+		freshCounts(s)
+		ada.open("home-member-and-guest", "/")
+		u2, g2 := ada.badge()
+		if u2 != 1 || g2 != guests+1 {
+			ada.fail("after a guest came: data-users=%d data-guests=%d, want 1 and %d", u2, g2, guests+1)
+		}
+		if got := ada.text("#online-badge"); got == "" {
+			ada.fail("#online-badge has no text")
+		}
+
+		// Sign out: back home, with the nav of a visitor.
+		ada.wantStatus("sign out", ada.click("signed-out", `.site-header form[action="/logout"] button`), 200)
+		ada.wantPath("/")
+		ada.wantFlash("info", "You are signed out.")
+		if ada.count(".site-header .nav-name") != 0 {
+			ada.fail("the nav still shows a signed-in user")
+		}
+
+		// A wrong password: 401, one generic message, the login kept.
+		ada.open("login", "/login")
+		ada.fill("#f-login", "ada@example.com")
+		ada.fill("#f-password", "not my password")
+		ada.wantStatus("wrong password", ada.click("login-wrong-password", `form[action="/login"] button[type=submit]`), 401)
+		ada.wantFlash("error", "That username or e-mail and password don't match an account.")
+		if got := ada.value("#f-login"); got != "ada@example.com" {
+			ada.fail("the login field lost its value: %q", got)
+		}
+		if got := ada.value("#f-password"); got != "" {
+			ada.fail("the password came back in the form")
+		}
+
+		// Sign in by e-mail, in another letter case.
+		ada.fill("#f-login", "ADA@EXAMPLE.COM")
+		ada.fill("#f-password", "analytical engine")
+		ada.wantStatus("sign in", ada.click("dashboard-back", `form[action="/login"] button[type=submit]`), 200)
+		ada.wantPath("/dashboard")
+		ada.wantFlash("success", "Welcome back, Ada Lovelace!")
+		if got := ada.text("h1"); got != "Hello, Ada Lovelace" {
+			ada.fail("dashboard heading %q", got)
+		}
+
+		// A signed-out visit to a member page goes through the sign-in
+		// form and back to that page; an unknown profile is the 404 page.
+		guest.wantStatus("settings signed out", guest.open("settings-signed-out", "/settings"), 200)
+		guest.wantPath("/login?next=%2Fsettings")
+		guest.fill("#f-login", "ada_lovelace")
+		guest.fill("#f-password", "analytical engine")
+		guest.wantStatus("sign in", guest.click("settings-after-sign-in", `form[action="/login"] button[type=submit]`), 200)
+		guest.wantPath("/settings")
+		guest.wantStatus("unknown profile", guest.open("profile-unknown", "/profile/nobody-here"), 404)
+		if got := guest.text("h1"); got != "Page not found" {
+			guest.fail("404 page heading %q", got)
+		}
+	})
+}
+
+// TestBrowserLayouts takes the screenshots that show the layout on a phone
+// and in dark mode (SQLite only: the layout doesn't depend on the database).
+func TestBrowserLayouts(t *testing.T) {
+	s := startSite(t, "sqlite")
+	s.User("Katherine_Johnson", 1)
+
+	phone := s.openBrowser("phone")
+	phone.emulatePhone()
+	// Nothing may stick out sideways on a narrow screen.
+	fits := func() {
+		t.Helper()
+		if w := phone.scrollWidth(); w > 390 {
+			phone.fail("the page is %dpx wide on a 390px screen (sideways scrolling)", w)
+		}
+	}
+	phone.open("home-phone", "/")
+	fits()
+	phone.open("register-phone", "/register")
+	fits()
+	phone.signIn("katherine_johnson", apptest.Password, "/dashboard")
+	fits()
+	phone.open("settings-phone", "/settings")
+	fits()
+	phone.open("profile-phone", "/profile/Katherine_Johnson")
+	fits()
+
+	dark := s.openBrowser("dark")
+	dark.emulateDark()
+	dark.open("home-dark", "/")
+	dark.open("login-dark", "/login")
+	dark.fill("#f-login", "katherine_johnson")
+	dark.fill("#f-password", "wrong password")
+	dark.click("login-error-dark", `form[action="/login"] button[type=submit]`)
+	dark.signIn("katherine_johnson", apptest.Password, "/dashboard")
+	dark.shot("dashboard-dark")
+	dark.open("settings-dark", "/settings")
+	dark.open("404-dark", "/no/such/page")
+	if bg := dark.style("body", "background-color"); bg == "rgb(255, 255, 255)" {
+		dark.fail("the body stays white with prefers-color-scheme: dark")
+	}
+}
