@@ -36,6 +36,7 @@ type Config struct {
 	Env            string        // APP_ENV: production (default) or development
 	TrustedProxies []string      // TRUSTED_PROXIES: comma-separated addresses/CIDRs whose X-Forwarded-For is believed
 	DefaultLevel   int           // DEFAULT_LEVEL (1): level given at self-registration
+	APIRateLimit   int           // API_RATE_LIMIT (300): requests per minute per API key
 }
 
 // Registration modes.
@@ -62,6 +63,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		StaticDir:     getenv("STATIC_DIR"),
 		Env:           strings.ToLower(or(getenv("APP_ENV"), "production")),
 		DefaultLevel:  1,
+		APIRateLimit:  300,
 	}
 	var errs []error
 	if v := getenv("PORT"); v != "" {
@@ -109,6 +111,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("DEFAULT_LEVEL: %q must be 0 to 5", v))
 		}
 		c.DefaultLevel = l
+	}
+	if v := getenv("API_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("API_RATE_LIMIT: %q must be a number of requests per minute (1 or more)", v))
+		}
+		c.APIRateLimit = n
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 
+	"github.com/webmin/webmin/handlers"
 	"github.com/webmin/webmin/models"
 )
 
@@ -25,7 +26,23 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/healthz", h.Healthz)
 	app.Get("/readyz", h.Readyz)
 
-	// JSON API (/api/v1): bearer API keys, no cookies, no CSRF.
+	// JSON API (/api/v1): bearer API keys, no cookies, no CSRF. Each key
+	// acts as its creator; the service applies that account's permissions.
+	// Rate limited per key; anything else under /api/v1 is a JSON 404
+	// that never reaches the page middleware below.
+	apiLimiter := limiter.New(limiter.Config{
+		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: handlers.APIClient, LimitReached: h.TooManyRequests,
+	})
+	api := app.Group("/api/v1", h.APIAuth, apiLimiter)
+	api.Get("/users", h.APIListUsers)
+	api.Get("/users/me", h.APIGetMe)
+	api.Get("/users/:id", h.APIGetUser)
+	api.Post("/users", h.APICreateUser)
+	api.Patch("/users/:id", h.APIUpdateUser)
+	api.Delete("/users/:id", h.APIDeleteUser)
+	api.Get("/online", h.APIRequireLevel(models.LevelAdmin), h.APIOnline)
+	api.Get("/stats", h.APIRequireLevel(models.LevelModerator), h.APIStats)
+	api.Use(h.APINotFound)
 
 	// Pages: the session (Me), the CSRF check and token, presence.
 	app.Use(h.LoadSession, csrf, h.TrackPresence)
@@ -63,6 +80,11 @@ func (s *Server) routes(csrf fiber.Handler) {
 	// routes marked adminOnly need level ≥ 8.
 	staff := app.Group("/admin", h.RequireLevel(models.LevelModerator))
 	_, _ = staff, adminOnly
+
+	// Console › API keys (admins): list, make (shown once), revoke.
+	staff.Get("/keys", adminOnly, h.ShowAPIKeys)
+	staff.Post("/keys", adminOnly, h.CreateAPIKey)
+	staff.Post("/keys/:id/revoke", adminOnly, h.RevokeAPIKey)
 
 	// Anything else: the 404 page.
 	app.Use(func(*fiber.Ctx) error { return models.ErrNotFound })

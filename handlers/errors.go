@@ -59,7 +59,11 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, retrySeconds(le.RetryAfter))
 	}
 	if strings.HasPrefix(c.Path(), "/api/") {
-		return apiError(c, status, msg, nil)
+		if status == http.StatusNotFound {
+			msg = "Not found."
+		}
+		fields, _ := fieldErrors(err) // 422 and 409 name their fields
+		return apiError(c, status, msg, fields)
 	}
 	detail := ""
 	var te *TemplateError

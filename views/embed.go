@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every template.
 //
-//go:embed layouts partials auth member profile errors *.html
+//go:embed layouts partials auth member profile errors admin *.html
 var FS embed.FS

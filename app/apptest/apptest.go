@@ -4,7 +4,9 @@
 package apptest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -195,4 +197,53 @@ var tagRE = regexp.MustCompile(`<[^>]*>`)
 // checking what a person reads.
 func (r *Response) Text() string {
 	return strings.Join(strings.Fields(tagRE.ReplaceAllString(r.Body, " ")), " ")
+}
+
+// APIKey makes a JSON API key acting as the account username (an admin)
+// and returns the whole key.
+func (e *Env) APIKey(username string) string {
+	e.T.Helper()
+	u, err := e.Users.GetByUsername(context.Background(), username)
+	if err != nil {
+		e.T.Fatalf("api key for %s: %v", username, err)
+	}
+	_, key, err := e.Users.CreateAPIKey(context.Background(), models.Actor{User: u}, "test key")
+	if err != nil {
+		e.T.Fatalf("api key for %s: %v", username, err)
+	}
+	return key
+}
+
+// API sends a JSON API request with the bearer key (none when ""); a
+// non-nil body is sent as JSON, or as is when it is a string.
+func (c *Client) API(method, path, key string, body any) *Response {
+	c.env.T.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			c.env.T.Fatalf("encode %T: %v", body, err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	return c.Do(req)
+}
+
+// JSON decodes the body into v and fails the test if it isn't JSON.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.Body), v); err != nil {
+		t.Fatalf("status %d, body is not JSON (%v):\n%s", r.StatusCode, err, r.Body)
+	}
 }

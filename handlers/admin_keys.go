@@ -1,0 +1,100 @@
+package handlers
+
+import (
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webmin/webmin/models"
+)
+
+const tplAPIKeys = "admin/keys"
+
+// apiKeyRow is one line of the keys table.
+type apiKeyRow struct {
+	*models.APIKey
+	CanRevoke bool
+}
+
+func (h *Handler) apiKeysPage(c *fiber.Ctx, status int, form fiber.Map, errs map[string]string) error {
+	page, err := h.Users.APIKeys(c.UserContext(), models.APIKeyFilter{Page: queryInt(c, "page", 1)})
+	if err != nil {
+		return err
+	}
+	me := Me(c)
+	rows := make([]apiKeyRow, len(page.Items))
+	for i := range page.Items {
+		rows[i] = apiKeyRow{APIKey: &page.Items[i], CanRevoke: !page.Items[i].Revoked() && models.CanRevokeAPIKey(me, &page.Items[i])}
+	}
+	if form == nil {
+		form = fiber.Map{"name": ""}
+	}
+	newKey, newKeyName := session(c).takeNewAPIKey()
+	return h.render(c, tplAPIKeys, Page{Title: "API keys", Status: status, Data: fiber.Map{
+		"Keys": rows, "Result": page, "Query": url.Values{}, "Form": form, "Errors": errs,
+		"NewKey": newKey, "NewKeyName": newKeyName, "Section": "keys",
+	}})
+}
+
+// ShowAPIKeys lists the API keys, with the form to make one; right after
+// a key is made, it shows that key, once.
+func (h *Handler) ShowAPIKeys(c *fiber.Ctx) error {
+	return h.apiKeysPage(c, fiber.StatusOK, nil, nil)
+}
+
+// CreateAPIKey makes a key acting as the signed-in admin. The key travels
+// to the next page in the (encrypted) session cookie and is dropped from
+// it as soon as that page shows it, so it is never in a URL or a log.
+func (h *Handler) CreateAPIKey(c *fiber.Ctx) error {
+	name := c.FormValue("name")
+	k, key, err := h.Users.CreateAPIKey(c.UserContext(), actor(c), name)
+	if fields, ok := fieldErrors(err); ok {
+		return h.apiKeysPage(c, fiber.StatusUnprocessableEntity, fiber.Map{"name": name}, fields)
+	}
+	if err != nil {
+		return err
+	}
+	session(c).keepNewAPIKey(key, k.Name)
+	flash(c, "success", "The key “"+k.Name+"” is made. Copy it now: it won't be shown again.")
+	return redirect(c, "/admin/keys")
+}
+
+// RevokeAPIKey ends a key for good: requests with it are refused from now on.
+func (h *Handler) RevokeAPIKey(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	k, err := h.Users.RevokeAPIKey(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	flash(c, "success", "The key “"+k.Name+"” ("+k.Prefix+") is revoked.")
+	return redirect(c, "/admin/keys")
+}
+
+// session keys of a newly made API key, kept for one page view.
+const (
+	keyNewAPIKey     = "newkey"
+	keyNewAPIKeyName = "newkeyname"
+)
+
+func (s *Session) keepNewAPIKey(key, name string) {
+	s.s.Values[keyNewAPIKey] = key
+	s.s.Values[keyNewAPIKeyName] = name
+	s.dirty, s.expire = true, false
+}
+
+func (s *Session) takeNewAPIKey() (key, name string) {
+	if s == nil {
+		return "", ""
+	}
+	key, _ = s.s.Values[keyNewAPIKey].(string)
+	name, _ = s.s.Values[keyNewAPIKeyName].(string)
+	if key != "" {
+		delete(s.s.Values, keyNewAPIKey)
+		delete(s.s.Values, keyNewAPIKeyName)
+		s.dirty = true
+	}
+	return key, name
+}
