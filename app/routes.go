@@ -79,7 +79,23 @@ func (s *Server) routes(csrf fiber.Handler) {
 	// Console: everything under /admin needs staff (moderator, level ≥ 6);
 	// routes marked adminOnly need level ≥ 8.
 	staff := app.Group("/admin", h.RequireLevel(models.LevelModerator))
-	_, _ = staff, adminOnly
+	superadminOnly := h.RequireLevel(models.LevelSuperadmin)
+	staff.Get("/", h.AdminDashboard)
+	staff.Get("/users", h.ListUsers)
+	staff.Get("/users/new", adminOnly, h.ShowNewUser) // before /users/:id
+	staff.Post("/users", adminOnly, h.CreateUser)
+	staff.Get("/users/:id", h.ShowUser) // e-mail addresses for admins only
+	staff.Post("/users/:id", adminOnly, h.SaveUser)
+	staff.Post("/users/:id/block", h.BlockUser) // moderators too, on lower levels
+	staff.Post("/users/:id/unblock", h.UnblockUser)
+	staff.Post("/users/:id/delete", adminOnly, h.DeleteUser)
+	staff.Post("/users/:id/restore", adminOnly, h.RestoreUser)
+	staff.Post("/users/:id/purge", superadminOnly, h.PurgeUser)
+	staff.Post("/users/:id/password", adminOnly, h.SetUserPassword)
+	staff.Post("/users/:id/confirm", adminOnly, h.ConfirmUserEmail)
+	staff.Post("/users/:id/sessions/revoke", adminOnly, h.RevokeUserSessions)
+	staff.Get("/online", adminOnly, h.ShowOnline)
+	staff.Get("/events", adminOnly, h.ListEvents)
 
 	// Console › API keys (admins): list, make (shown once), revoke.
 	staff.Get("/keys", adminOnly, h.ShowAPIKeys)

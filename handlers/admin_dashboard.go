@@ -1,0 +1,192 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webmin/webmin/models"
+)
+
+const tplAdminDashboard = "admin/dashboard"
+
+// statLink is one figure of the dashboard and the list behind it.
+type statLink struct {
+	ID    string // element id, e.g. stat-active
+	Label string
+	Count int
+	URL   string // "" when the viewer can't open the list
+}
+
+// AdminDashboard is the console's front page: totals per type and role,
+// online now, sign-ups and logins per day, the latest of each. The
+// figures come from Stats (cached a few seconds); the latest lists read
+// a few rows each.
+func (h *Handler) AdminDashboard(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	me := Me(c)
+	st, err := h.Users.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	signups, err := h.Users.LatestSignups(ctx, 8)
+	if err != nil {
+		return err
+	}
+	logins, err := h.Users.LatestEvents(ctx, models.EvLogin, 8)
+	if err != nil {
+		return err
+	}
+	admin := me.IsAdmin()
+	types := []statLink{
+		{ID: "stat-active", Label: "Active", Count: st.ByType["active"], URL: "/admin/users?type=active"},
+		{ID: "stat-blocked", Label: "Banned", Count: st.ByType["blocked"], URL: "/admin/users?type=blocked"},
+		{ID: "stat-inactive", Label: "Inactive (not confirmed)", Count: st.ByType["inactive"], URL: "/admin/users?type=inactive"},
+		{ID: "stat-deleted", Label: "Deleted", Count: st.ByType["deleted"], URL: "/admin/users?type=deleted"},
+	}
+	roles := make([]statLink, 0, len(models.Roles))
+	for i := len(models.Roles) - 1; i >= 0; i-- {
+		r := models.Roles[i]
+		roles = append(roles, statLink{ID: "stat-role-" + r, Label: r, Count: st.ByRole[r], URL: "/admin/users?role=" + r})
+	}
+	onlineURL := func(kind string) string {
+		if !admin {
+			return ""
+		}
+		return "/admin/online?kind=" + kind
+	}
+	online := []statLink{
+		{ID: "stat-online-users", Label: "Members", Count: st.OnlineMembers, URL: onlineURL("members")},
+		{ID: "stat-online-guests", Label: "Guests", Count: st.OnlineGuests, URL: onlineURL("guests")},
+	}
+	signupChart := newDayChart("signups", "Sign-ups per day", "sign-up", st.SignupsPerDay, func(day string) string {
+		return "/admin/users?" + url.Values{"created_from": {day}, "created_to": {day}}.Encode()
+	})
+	loginChart := newDayChart("logins", "Logins per day", "login", st.LoginsPerDay, func(day string) string {
+		if !admin {
+			return ""
+		}
+		return "/admin/events?" + url.Values{"action": {models.EvLogin}, "since": {day}, "until": {day}}.Encode()
+	})
+	age := int(h.Users.Now().Sub(st.GeneratedAt) / time.Second)
+	return h.render(c, tplAdminDashboard, Page{Title: "Console", Data: fiber.Map{
+		"Section":     "dashboard",
+		"Stats":       st,
+		"Types":       types,
+		"Roles":       roles,
+		"Online":      online,
+		"SignupChart": signupChart,
+		"LoginChart":  loginChart,
+		"Signups":     userPtrs(signups),
+		"Logins":      logins,
+		"Age":         max(age, 0),
+	}})
+}
+
+// dayChart is a bar chart of one count per day, laid out here so that the
+// template only draws it (inline SVG with presentation attributes: the
+// CSP allows no style attribute).
+type dayChart struct {
+	ID, Title, Noun string
+	Width, Height   int // viewBox
+	PlotTop         int
+	PlotBottom      int // y of the baseline
+	PlotLeft        int
+	PlotRight       int
+	Bars            []chartBar
+	Ticks           []chartTick
+	Total, Max      int
+	MaxDay          string
+	Summary         string // "41 sign-ups in the last 30 days, most on 2 Jan (7)"
+}
+
+type chartBar struct {
+	X, Y, W, H int
+	Day        string // YYYY-MM-DD
+	Label      string // 2 Jan
+	Count      int
+	URL        string
+	ShowLabel  bool // an x-axis label under this bar
+	LabelX     int
+}
+
+type chartTick struct {
+	Y     int
+	Value int
+}
+
+// Chart geometry, in viewBox units.
+const (
+	chartSlot   = 20
+	chartBarW   = 14
+	chartPlotH  = 160
+	chartLeft   = 44
+	chartTop    = 10
+	chartBottom = 30
+)
+
+func newDayChart(id, title, noun string, days []models.DayCount, link func(day string) string) dayChart {
+	ch := dayChart{ID: id, Title: title, Noun: noun, PlotLeft: chartLeft, PlotTop: chartTop,
+		PlotBottom: chartTop + chartPlotH}
+	ch.Width = chartLeft + len(days)*chartSlot + 8
+	ch.Height = chartTop + chartPlotH + chartBottom
+	ch.PlotRight = ch.Width - 4
+	for _, d := range days {
+		ch.Total += d.Count
+		if d.Count > ch.Max {
+			ch.Max, ch.MaxDay = d.Count, d.Day
+		}
+	}
+	top := niceCeil(ch.Max)
+	if top == 0 {
+		top = 2 // an empty chart still has an axis
+	}
+	for _, v := range []int{0, top / 2, top} {
+		ch.Ticks = append(ch.Ticks, chartTick{Y: ch.PlotBottom - v*chartPlotH/top, Value: v})
+	}
+	ch.Summary = plural(ch.Total, noun) + " in the last " + strconv.Itoa(len(days)) + " days"
+	if ch.Max > 0 {
+		ch.Summary += ", most on " + dayLabel(ch.MaxDay) + " (" + strconv.Itoa(ch.Max) + ")"
+	}
+	for i, d := range days {
+		h := d.Count * chartPlotH / top
+		if d.Count > 0 && h < 2 {
+			h = 2
+		}
+		x := chartLeft + i*chartSlot + (chartSlot-chartBarW)/2
+		ch.Bars = append(ch.Bars, chartBar{
+			X: x, Y: ch.PlotBottom - h, W: chartBarW, H: h,
+			Day: d.Day, Label: dayLabel(d.Day), Count: d.Count, URL: link(d.Day),
+			ShowLabel: (len(days)-1-i)%7 == 0, LabelX: x + chartBarW/2,
+		})
+	}
+	return ch
+}
+
+// niceCeil rounds n up to 1, 2 or 5 times a power of ten (0 stays 0), so
+// that the axis reads in round numbers; even, so that its half is whole.
+func niceCeil(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	if n <= 2 {
+		return 2
+	}
+	for p := 1; ; p *= 10 {
+		for _, m := range []int{2, 5, 10} {
+			if m*p >= n {
+				return m * p
+			}
+		}
+	}
+}
+
+// dayLabel writes YYYY-MM-DD as "2 Jan".
+func dayLabel(day string) string {
+	if t, err := time.Parse("2006-01-02", day); err == nil {
+		return t.Format("2 Jan")
+	}
+	return day
+}

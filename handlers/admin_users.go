@@ -1,0 +1,414 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webmin/webmin/models"
+)
+
+// Templates of the console's user pages.
+const (
+	tplAdminUsers   = "admin/users"
+	tplAdminUser    = "admin/user"
+	tplAdminNewUser = "admin/new"
+)
+
+// consoleSort is the console list's default order: newest accounts first.
+const consoleSort = "-created_at"
+
+// typeOptions are the choices of the list's type filter.
+var typeOptions = []struct{ Value, Label string }{
+	{"all", "All types"}, {"active", "Active"}, {"blocked", "Banned"}, {"inactive", "Inactive"}, {"deleted", "Deleted"},
+}
+
+// Page sizes offered by the list.
+var pageSizes = []int{20, 50, 100}
+
+// sortColumns are the list's sortable columns and the direction a first
+// click sorts them in (dates and levels: highest first).
+var sortColumns = map[string]string{
+	"username":      "username",
+	"level":         "-level",
+	"created_at":    "-created_at",
+	"last_login_at": "-last_login_at",
+	"last_seen_at":  "-last_seen_at",
+	"points":        "-points",
+	"id":            "id",
+}
+
+// sortLink is a column header's link and its current state.
+type sortLink struct {
+	URL string
+	Dir string // ascending, descending or "" (aria-sort)
+}
+
+// ListUsers is the user list: the filter of SPEC §2 as query parameters,
+// a clear message (422) for a word it can't honour, never a 500.
+func (h *Handler) ListUsers(c *fiber.Ctx) error {
+	me := Me(c)
+	f := models.Filter{
+		Type:          c.Query("type"),
+		Role:          c.Query("role"),
+		Search:        c.Query("search"),
+		Sort:          c.Query("sort", consoleSort),
+		Page:          queryInt(c, "page", 1),
+		Limit:         queryInt(c, "limit", models.DefaultLimit),
+		NoEmailSearch: !me.IsAdmin(),
+	}
+	errs := map[string]string{}
+	if v := strings.TrimSpace(c.Query("level")); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			f.Level = &n
+		} else {
+			errs["level"] = "Level is a number from 0 to 10."
+		}
+	}
+	var err error
+	if f.CreatedFrom, err = parseDay(c.Query("created_from")); err != nil {
+		errs["created_from"] = "Use a date like 2026-01-31."
+	}
+	if f.CreatedBefore, err = parseDay(c.Query("created_to")); err != nil {
+		errs["created_to"] = "Use a date like 2026-01-31."
+	} else if !f.CreatedBefore.IsZero() {
+		f.CreatedBefore = f.CreatedBefore.AddDate(0, 0, 1) // the form's date is inclusive
+	}
+	for k, v := range f.Sanitize(models.DefaultLimit) {
+		errs[k] = v
+	}
+	if errs["sort"] != "" {
+		f.Sort = consoleSort
+	}
+	res, err := h.Users.List(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	if res.Total > 0 && f.Page > res.TotalPages() { // past the end: show the last page
+		f.Page = res.TotalPages()
+		if res, err = h.Users.List(c.UserContext(), f); err != nil {
+			return err
+		}
+	}
+	q := filterQuery(f)
+	online := make(map[int64]bool, len(res.Items))
+	for i := range res.Items {
+		online[res.Items[i].ID] = h.Users.IsOnline(&res.Items[i])
+	}
+	status := fiber.StatusOK
+	if len(errs) > 0 {
+		status = fiber.StatusUnprocessableEntity
+	}
+	return h.render(c, tplAdminUsers, Page{Title: "Users", Status: status, Data: fiber.Map{
+		"Section":     "users",
+		"Result":      res,
+		"Users":       userPtrs(res.Items),
+		"Filter":      f,
+		"FilterLevel": levelText(f.Level),
+		"CreatedFrom": dayText(f.CreatedFrom),
+		"CreatedTo":   dayText(f.CreatedBefore.AddDate(0, 0, -1)),
+		"Query":       q,
+		"Errors":      errs,
+		"ErrorList":   errorList(errs),
+		"Sort":        sortLinks(q, f.Sort),
+		"Online":      online,
+		"ShowEmail":   me.IsAdmin(),
+		"Types":       typeOptions,
+		"Roles":       models.Roles,
+		"Levels":      allLevels(),
+		"PageSizes":   pageSizes,
+	}})
+}
+
+// filterQuery is the canonical query string of a filter, defaults left
+// out, for bookmarkable page and sort links.
+func filterQuery(f models.Filter) url.Values {
+	q := url.Values{}
+	if f.Search != "" {
+		q.Set("search", f.Search)
+	}
+	if f.Type != "" && f.Type != "all" {
+		q.Set("type", f.Type)
+	}
+	if f.Role != "" {
+		q.Set("role", f.Role)
+	}
+	if f.Level != nil {
+		q.Set("level", strconv.Itoa(*f.Level))
+	}
+	if !f.CreatedFrom.IsZero() {
+		q.Set("created_from", dayText(f.CreatedFrom))
+	}
+	if !f.CreatedBefore.IsZero() {
+		q.Set("created_to", dayText(f.CreatedBefore.AddDate(0, 0, -1)))
+	}
+	if f.Sort != consoleSort {
+		q.Set("sort", f.Sort)
+	}
+	if f.Limit != models.DefaultLimit {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	return q
+}
+
+// sortLinks gives each sortable column the link that sorts by it (the
+// other way round when it is the current sort), from page 1.
+func sortLinks(q url.Values, current string) map[string]sortLink {
+	out := make(map[string]sortLink, len(sortColumns))
+	for col, first := range sortColumns {
+		next, dir := first, ""
+		switch current {
+		case col:
+			next, dir = "-"+col, "ascending"
+		case "-" + col:
+			next, dir = col, "descending"
+		}
+		v := url.Values{}
+		for k, vals := range q {
+			v[k] = vals
+		}
+		if next == consoleSort {
+			v.Del("sort")
+		} else {
+			v.Set("sort", next)
+		}
+		link := "/admin/users"
+		if enc := v.Encode(); enc != "" {
+			link += "?" + enc
+		}
+		out[col] = sortLink{URL: link, Dir: dir}
+	}
+	return out
+}
+
+// ShowUser is an account's detail page: every field, its last visit and
+// its history, and the actions the viewer may take.
+func (h *Handler) ShowUser(c *fiber.Ctx) error {
+	u, err := h.targetUser(c)
+	if err != nil {
+		return err
+	}
+	return h.userPage(c, u, userPageState{})
+}
+
+// userPageState carries what a failed form sent back to the detail page.
+type userPageState struct {
+	Status         int
+	Form           fiber.Map
+	VarRows        []varRow
+	Errors         map[string]string
+	PasswordErrors map[string]string
+	PurgeError     string
+}
+
+// userActions are the detail page's buttons, by models.Action, as the
+// template looks them up (Can.ban, Can.set_password…).
+var userActions = []models.Action{
+	models.ActEdit, models.ActBan, models.ActUnban, models.ActDelete, models.ActRestore, models.ActPurge,
+	models.ActSetPassword, models.ActSendReset, models.ActConfirm, models.ActRevokeSessions,
+}
+
+func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error {
+	me := Me(c)
+	ctx := c.UserContext()
+	events, err := h.Users.Events(ctx, models.EventFilter{TargetID: u.ID, Page: queryInt(c, "page", 1), Limit: 20})
+	if err != nil {
+		return err
+	}
+	if !me.IsAdmin() {
+		maskEvents(events.Items)
+	}
+	visit, err := h.Users.LastVisit(ctx, u.ID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	can := make(map[string]bool, len(userActions))
+	for _, a := range userActions {
+		can[string(a)] = models.Can(me, a, u)
+	}
+	if st.Form == nil {
+		st.Form = userForm(u)
+		st.VarRows = varRows(u.Var)
+	}
+	return h.render(c, tplAdminUser, Page{Title: u.Username, Status: st.Status, Data: fiber.Map{
+		"Section":        "users",
+		"User":           u,
+		"ShowEmail":      models.CanSeeEmail(me, u),
+		"ShowIP":         me.IsAdmin(),
+		"Online":         h.Users.IsOnline(u),
+		"LastVisit":      visit,
+		"Can":            can,
+		"Events":         events,
+		"EventsQuery":    url.Values{},
+		"EventsPath":     "/admin/users/" + strconv.FormatInt(u.ID, 10),
+		"VarView":        varRows(u.Var),
+		"Form":           st.Form,
+		"VarRows":        append(st.VarRows, varRow{}, varRow{}, varRow{}),
+		"Errors":         st.Errors,
+		"PasswordErrors": st.PasswordErrors,
+		"PurgeError":     st.PurgeError,
+		"LevelOptions":   levelOptions(me, u.Level),
+	}})
+}
+
+// targetUser loads the account named by the :id parameter.
+func (h *Handler) targetUser(c *fiber.Ctx) (*models.User, error) {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	return h.Users.Get(c.UserContext(), id)
+}
+
+// ShowNewUser draws the form that creates an account.
+func (h *Handler) ShowNewUser(c *fiber.Ctx) error {
+	return h.newUserPage(c, fiber.StatusOK, fiber.Map{"level": strconv.Itoa(models.LevelUser)}, nil)
+}
+
+func (h *Handler) newUserPage(c *fiber.Ctx, status int, form fiber.Map, errs map[string]string) error {
+	level, _ := strconv.Atoi(form["level"].(string))
+	return h.render(c, tplAdminNewUser, Page{Title: "New account", Status: status, Data: fiber.Map{
+		"Section":      "users",
+		"Form":         form,
+		"Errors":       errs,
+		"LevelOptions": levelOptions(Me(c), level),
+	}})
+}
+
+// CreateUser makes an account with a level the actor may grant.
+func (h *Handler) CreateUser(c *fiber.Ctx) error {
+	n := models.NewUser{
+		Username: c.FormValue("username"),
+		Email:    c.FormValue("email"),
+		Name:     c.FormValue("name"),
+		Password: c.FormValue("password"),
+	}
+	form := fiber.Map{"username": n.Username, "email": n.Email, "name": n.Name, "level": c.FormValue("level")}
+	level, err := strconv.Atoi(strings.TrimSpace(c.FormValue("level")))
+	if err != nil {
+		return h.newUserPage(c, fiber.StatusUnprocessableEntity, form, map[string]string{"level": "Choose a level."})
+	}
+	n.Level = level
+	u, err := h.Users.Create(c.UserContext(), actor(c), n)
+	if fields, ok := fieldErrors(err); ok {
+		return h.newUserPage(c, fiber.StatusUnprocessableEntity, form, fields)
+	}
+	if err != nil {
+		return err
+	}
+	flash(c, "success", "The account "+u.Username+" is created.")
+	return redirect(c, userURL(u.ID))
+}
+
+// SaveUser applies the detail page's edit form (admins, accounts below
+// their level; the service checks).
+func (h *Handler) SaveUser(c *fiber.Ctx) error {
+	u, err := h.targetUser(c)
+	if err != nil {
+		return err
+	}
+	p, form, rows, errs := parseUserForm(c, u)
+	if len(errs) == 0 {
+		_, err = h.Users.Update(c.UserContext(), actor(c), u.ID, p)
+		if fields, ok := fieldErrors(err); ok {
+			errs = fields
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		return h.userPage(c, u, userPageState{Status: fiber.StatusUnprocessableEntity, Form: form, VarRows: rows, Errors: errs})
+	}
+	flash(c, "success", "The account "+u.Username+" is saved.")
+	return redirect(c, userURL(u.ID))
+}
+
+// userPtrs lets templates call the pointer methods of each account
+// (DisplayName, Role…) also once handed to a partial.
+func userPtrs(us []models.User) []*models.User {
+	out := make([]*models.User, len(us))
+	for i := range us {
+		out[i] = &us[i]
+	}
+	return out
+}
+
+func userURL(id int64) string { return "/admin/users/" + strconv.FormatInt(id, 10) }
+
+// levelOption is one choice of a level select.
+type levelOption struct {
+	Value    int
+	Label    string
+	Selected bool
+}
+
+// levelOptions are the levels viewer may grant, plus current (so that an
+// unchanged level stays selected even when the viewer can't grant it).
+func levelOptions(viewer *models.User, current int) []levelOption {
+	var out []levelOption
+	for l := 0; l <= models.MaxLevel; l++ {
+		if l == current || models.CanGrant(viewer, l) {
+			out = append(out, levelOption{Value: l, Label: strconv.Itoa(l) + " · " + models.Role(l), Selected: l == current})
+		}
+	}
+	return out
+}
+
+func allLevels() []int {
+	out := make([]int, models.MaxLevel+1)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func levelText(l *int) string {
+	if l == nil {
+		return ""
+	}
+	return strconv.Itoa(*l)
+}
+
+// parseDay reads a YYYY-MM-DD date (UTC); "" is the zero time.
+func parseDay(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse("2006-01-02", s)
+}
+
+func dayText(t time.Time) string {
+	if t.IsZero() || t.Year() < 2 {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// errorList is the messages of a field map, in a stable order, for a
+// message box above a filter.
+func errorList(errs map[string]string) []string {
+	var out []string
+	for _, k := range []string{"search", "type", "role", "level", "created_from", "created_to", "sort",
+		"kind", "actor", "target", "action", "since", "until"} {
+		if m, ok := errs[k]; ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var emailLike = regexp.MustCompile(`[^\s@=,;:<>()"']+@[^\s@=,;:<>()"']+`)
+
+// maskEvents hides anything that looks like an e-mail address in event
+// details, for viewers who may not see addresses.
+func maskEvents(evs []models.Event) {
+	for i := range evs {
+		evs[i].Detail = emailLike.ReplaceAllString(evs[i].Detail, "(address hidden)")
+	}
+}
