@@ -74,7 +74,22 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Post("/settings/password", signedIn, h.ChangePassword)
 	app.Post("/settings/sessions/revoke", signedIn, h.RevokeSessions)
 
-	// E-mail flows: confirmation, password reset.
+	// E-mail flows: confirmation, password reset. The forms that send
+	// mail are limited per address here and per account by the mail queue.
+	mailRequests := func() fiber.Handler {
+		return limiter.New(limiter.Config{Max: 5, Expiration: 15 * time.Minute, LimitReached: h.MailLimited})
+	}
+	app.Get("/confirm/sent", h.ShowConfirmSent) // before /confirm/:token
+	app.Get("/confirm/:token", h.Confirm)
+	app.Post("/confirm/resend", mailRequests(), h.ResendConfirmation)
+	app.Get("/password/forgot", h.ShowForgot)
+	app.Post("/password/forgot", mailRequests(), h.Forgot)
+	app.Get("/password/forgot/sent", h.ShowForgotSent)
+	app.Get("/password/reset/:token", h.ShowReset)
+	app.Post("/password/reset/:token", h.Reset)
+	app.Get("/admin/outbox", adminOnly, h.ShowOutbox)
+	app.Post("/admin/users/:id/reset", adminOnly, h.SendUserReset)
+	app.Post("/admin/users/:id/resend", adminOnly, h.ResendUserConfirmation)
 
 	// Console: everything under /admin needs staff (moderator, level ≥ 6);
 	// routes marked adminOnly need level ≥ 8.

@@ -25,6 +25,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/template/html/v2"
 
+	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/handlers"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
@@ -41,6 +42,7 @@ type Server struct {
 	Fiber   *fiber.App
 	Users   *models.Service
 	Handler *handlers.Handler
+	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
 	Config  Config
 	Log     *slog.Logger
 }
@@ -75,6 +77,18 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 			Version:      Version,
 		},
 	}
+	// E-mail flows: the mailer, and the hooks of registration and settings.
+	mailViews := fs.FS(views.FS)
+	if cfg.ViewsDir != "" {
+		mailViews = os.DirFS(cfg.ViewsDir)
+	}
+	h.Mail, err = mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
+		Site: h.Opts.SiteName, Views: mailViews, Reload: cfg.ViewsDir != ""}, users, log)
+	if err != nil {
+		return nil, err
+	}
+	h.AfterRegister = h.SendConfirmation
+	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{
 		AppName:               "Webmin",
 		Immutable:             true, // Fiber reuses request buffers; keep strings we hold safe
@@ -92,7 +106,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.EnableIPValidation = true
 	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Config: cfg, Log: log}
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: h.Mail, Config: cfg, Log: log}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))
@@ -170,7 +184,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 		}
 		if log.Enabled(c.UserContext(), slog.LevelInfo) {
 			log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
-				slog.String("method", c.Method()), slog.String("path", c.Path()),
+				slog.String("method", c.Method()), slog.String("path", logPath(c.Path())),
 				slog.Int("status", status), slog.Duration("took", time.Since(start)),
 				slog.String("ip", c.IP()), slog.Any("request_id", c.Locals("requestid")))
 		}
@@ -222,6 +236,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go prunePresence(ctx, users, log)
+	// The mail queue outlives ctx: requests still finishing may queue mail,
+	// and Stop below handles it after them.
+	srv.Mailer.Start(context.WithoutCancel(ctx))
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
@@ -244,8 +261,23 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := srv.Fiber.ShutdownWithTimeout(20 * time.Second); err != nil && !strings.Contains(err.Error(), "closed") {
 		return err
 	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Mailer.Stop(stopCtx); err != nil {
+		log.Warn("mail queue", "err", err)
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// logPath keeps the secret of an e-mail link (/confirm/…, /password/reset/…) out of the log.
+func logPath(p string) string {
+	for _, prefix := range []string{"/confirm/", "/password/reset/"} {
+		if strings.HasPrefix(p, prefix) && len(p) > len(prefix)+20 {
+			return prefix + "…"
+		}
+	}
+	return p
 }
 
 func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger) {

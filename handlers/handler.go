@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
 
+	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -35,6 +36,8 @@ type Handler struct {
 	SetupLink *SetupToken
 	Log       *slog.Logger
 	Opts      Options
+	// Mail queues the site's e-mail (confirmation, reset); see mail_flows.go.
+	Mail *mailer.Mailer
 
 	// AfterRegister runs after a self-registration that needs its e-mail
 	// confirmed (the mail flows send the link); nil does nothing.
