@@ -54,8 +54,7 @@ func (h *Handler) CreateAPIKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	session(c).keepNewAPIKey(key, k.Name)
-	flash(c, "success", "The key “"+k.Name+"” is made. Copy it now: it won't be shown again.")
+	session(c).keepNewAPIKey(key, k.Name) // the page shows it in its own box: no flash
 	return redirect(c, "/admin/keys")
 }
 
