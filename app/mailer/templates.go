@@ -37,9 +37,13 @@ type templates struct {
 func newTemplates(fsys fs.FS, reload bool, kinds []string) (*templates, error) {
 	t := &templates{fsys: fsys, reload: reload,
 		text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	// Draw each once with sample data, so that a broken template stops
+	// the start rather than a message.
+	sample := Data{Site: "Site", BaseURL: "https://example.com", Username: "someone", To: "someone@example.com",
+		Link: "https://example.com/x", Expires: "1 hour", NewEmail: "new@example.com"}
 	var errs []error
 	for _, k := range kinds {
-		if _, _, err := t.load(k); err != nil {
+		if _, _, _, err := t.render(k, sample); err != nil {
 			errs = append(errs, err)
 		}
 	}
