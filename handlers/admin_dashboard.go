@@ -58,8 +58,8 @@ func (h *Handler) AdminDashboard(c *fiber.Ctx) error {
 		return "/admin/online?kind=" + kind
 	}
 	online := []statLink{
-		{ID: "stat-online-users", Label: "Members", Count: st.OnlineMembers, URL: onlineURL("members")},
-		{ID: "stat-online-guests", Label: "Guests", Count: st.OnlineGuests, URL: onlineURL("guests")},
+		{ID: "stat-online-users", Label: pluralWord(st.OnlineMembers, "member"), Count: st.OnlineMembers, URL: onlineURL("members")},
+		{ID: "stat-online-guests", Label: pluralWord(st.OnlineGuests, "guest"), Count: st.OnlineGuests, URL: onlineURL("guests")},
 	}
 	signupChart := newDayChart("signups", "Sign-ups per day", "sign-up", st.SignupsPerDay, func(day string) string {
 		return "/admin/users?" + url.Values{"created_from": {day}, "created_to": {day}}.Encode()

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -51,10 +52,21 @@ func (h *Handler) ShowOnline(c *fiber.Ctx) error {
 		"Query":     q,
 		"Members":   members,
 		"Guests":    guests,
-		"Window":    h.Users.OnlineWindow().String(),
+		"Window":    windowText(h.Users.OnlineWindow()),
 		"ShowIP":    Me(c).IsAdmin(),
 		"ErrorList": errorList(errs),
 	}})
+}
+
+// windowText says how long the online window is, in words ("5 minutes").
+func windowText(d time.Duration) string {
+	if d < time.Minute {
+		return plural(int(d/time.Second), "second")
+	}
+	if d%time.Hour == 0 {
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d/time.Minute), "minute")
 }
 
 func pluralWord(n int, word string) string {

@@ -216,7 +216,7 @@ var userActions = []models.Action{
 func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error {
 	me := Me(c)
 	ctx := c.UserContext()
-	events, err := h.Users.Events(ctx, models.EventFilter{TargetID: u.ID, Page: queryInt(c, "page", 1), Limit: 20})
+	events, err := h.Users.History(ctx, u.ID, queryInt(c, "page", 1), 20)
 	if err != nil {
 		return err
 	}

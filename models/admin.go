@@ -62,8 +62,25 @@ func (s *Service) LatestEvents(ctx context.Context, action string, n int) ([]Eve
 	if action != "" {
 		q.Where("e.action = ?", action)
 	}
-	err := q.OrderExpr("e.id DESC").Limit(int64(clampInt(n, 1, MaxLimit))).Scan(ctx)
+	err := q.OrderExpr("e.created_at DESC, e.id DESC").Limit(int64(clampInt(n, 1, MaxLimit))).Scan(ctx)
 	return items, err
+}
+
+// History lists what happened to an account and what it did (events
+// where it is the target or the actor), newest first, with actor and
+// target embedded.
+func (s *Service) History(ctx context.Context, userID int64, page, limit int) (Page[Event], error) {
+	limit = clampInt(limit, 1, MaxLimit)
+	page = clampInt(page, 1, MaxPage)
+	items := []Event{}
+	q := s.db.NewSelect().Model(&items).Relation("Actor").Relation("Target").
+		Where("(e.target_id = ? OR e.actor_id = ?)", userID, userID).
+		OrderExpr("e.created_at DESC, e.id DESC").Limit(int64(limit)).Offset(int64((page - 1) * limit))
+	total, err := q.ScanAndCount(ctx)
+	if err != nil {
+		return Page[Event]{}, err
+	}
+	return Page[Event]{Items: items, Total: int(total), Page: page, Limit: limit}, nil
 }
 
 // LastVisit is the account's latest page view still in the presence table
