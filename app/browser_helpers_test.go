@@ -251,7 +251,9 @@ func (b *browser) fill(sel, value string) {
 	ctx, cancel := b.step()
 	defer cancel()
 	if err := chromedp.Do(ctx,
-		chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		// (chromedp.Clear fails on an empty textarea.)
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel)),
 		chromedp.SendKeys(chromedp.CSS(sel), value),
 	); err != nil {
 		b.fail("fill %s: %v", sel, err)

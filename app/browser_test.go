@@ -5,7 +5,9 @@ package app_test
 // to app/testdata/artifacts/<test>/ (see browser_helpers_test.go).
 
 import (
+	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,4 +198,63 @@ func TestBrowserLayouts(t *testing.T) {
 	if bg := dark.style("body", "background-color"); bg == "rgb(255, 255, 255)" {
 		dark.fail("the body stays white with prefers-color-scheme: dark")
 	}
+}
+
+// TestBrowserAdminBansMember (issue 5): an admin finds a member through the
+// search, bans them with a reason; the member's open browser is signed out
+// on its next click and the ban reason shows when they try to sign in; the
+// audit log has the ban.
+func TestBrowserAdminBansMember(t *testing.T) {
+	eachDBSite(t, func(t *testing.T, s *site) {
+		if err := s.Users.Seed(context.Background(), 40, nil); err != nil { // a console with people in it
+			t.Fatal(err)
+		}
+		s.User("root", 10)
+		s.User("mallory", 1)
+
+		member := s.openBrowser("mallory")
+		member.signIn("mallory", apptest.Password, "/dashboard")
+
+		admin := s.openBrowser("admin")
+		admin.signIn("root", apptest.Password, "/dashboard")
+		admin.wantStatus("console", admin.click("admin-dashboard", `.site-header a[href="/admin"]`), 200)
+		admin.wantPath("/admin")
+		admin.wantStatus("users", admin.click("admin-users", `.admin-nav a[href="/admin/users"]`), 200)
+		admin.fill(`form#user-search input[name=search]`, "allor")
+		admin.wantStatus("search", admin.click("admin-users-search", `form#user-search button[type=submit]`), 200)
+		if got := admin.texts("a.user-link"); len(got) != 1 || got[0] != "mallory" {
+			admin.fail("searching for %q lists %q, want just mallory", "allor", got)
+		}
+		admin.wantStatus("user", admin.click("admin-user", "a.user-link"), 200)
+		userPath := admin.path()
+		admin.fill(`form#ban-form textarea[name=reason]`, "Spam in every thread")
+		admin.wantStatus("ban", admin.click("admin-user-banned", `form#ban-form button[type=submit]`), 200)
+		admin.wantPath(userPath)
+		if got := admin.text(".ban-note"); !strings.Contains(got, "Spam in every thread") {
+			admin.fail("the banned account's page says %q", got)
+		}
+
+		// The member's browser still shows the dashboard; the next click ends the session.
+		member.wantStatus("next click", member.click("member-session-ended", `.site-header a[href="/settings"]`), 200)
+		member.wantPath("/login?next=%2Fsettings")
+		member.wantFlash("info", "Your session has ended. Please sign in again.")
+		member.fill("#f-login", "mallory")
+		member.fill("#f-password", apptest.Password)
+		member.wantStatus("banned sign-in", member.click("member-banned", `form[action="/login"] button[type=submit]`), 403)
+		if got := member.text("main"); !strings.Contains(got, "Spam in every thread") {
+			member.fail("the banned page doesn't give the reason: %q", got)
+		}
+
+		admin.wantStatus("online", admin.open("admin-online", "/admin/online"), 200)
+		admin.wantStatus("events", admin.open("admin-events", "/admin/events"), 200)
+		found := false
+		for _, row := range admin.texts("tr.event-row") {
+			if strings.Contains(row, "user.ban") && strings.Contains(row, "mallory") {
+				found = true
+			}
+		}
+		if !found {
+			admin.fail("the audit log has no user.ban row for mallory: %q", admin.texts("tr.event-row"))
+		}
+	})
 }
