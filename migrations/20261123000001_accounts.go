@@ -55,6 +55,7 @@ func init() {
 			`CREATE INDEX events_target_idx ON events (target_id, id)`,
 			`CREATE INDEX events_actor_idx ON events (actor_id, id)`,
 			`CREATE INDEX events_action_idx ON events (action, id)`,
+			`CREATE INDEX events_action_created_at_idx ON events (action, created_at)`,
 			`CREATE INDEX events_created_at_idx ON events (created_at)`,
 			`CREATE TABLE presence (
 				visitor_id VARCHAR(80) PRIMARY KEY,
@@ -128,6 +129,7 @@ func init() {
 			`CREATE INDEX events_target_idx ON events (target_id, id)`,
 			`CREATE INDEX events_actor_idx ON events (actor_id, id)`,
 			`CREATE INDEX events_action_idx ON events (action, id)`,
+			`CREATE INDEX events_action_created_at_idx ON events (action, created_at)`,
 			`CREATE INDEX events_created_at_idx ON events (created_at)`,
 			`CREATE TABLE presence (
 				visitor_id VARCHAR(80) PRIMARY KEY,

@@ -72,6 +72,7 @@ type Service struct {
 	stats    *Stats
 	countsMu sync.Mutex
 	counts   *HomeCounts
+	cache    statsCache
 }
 
 // NewService returns the users service on db.

@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"maps"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -50,6 +52,93 @@ func (s *Service) invalidateStats() {
 	s.countsMu.Lock()
 	s.counts = nil
 	s.countsMu.Unlock()
+	s.cache.censusMu.Lock()
+	s.cache.census = nil
+	s.cache.censusMu.Unlock()
+}
+
+// statsCache keeps what the figures are made of. The census (accounts per
+// type and level) answers the dashboard, the home page and the totals of
+// unsearched lists without counting a million rows each time; it lives as
+// long as Stats does and is cleared with it. The per-day counts of the days
+// before today only change through a seed or a purge, so they are kept for
+// pastDaysTTL and only today is counted again.
+type statsCache struct {
+	censusMu sync.Mutex
+	census   *census
+	daysMu   sync.Mutex
+	days     *pastDays
+}
+
+// cell is one account type at one level.
+type cell struct{ typ, level int }
+
+type census struct {
+	n  map[cell]int
+	at time.Time
+}
+
+type pastDays struct {
+	today   time.Time // the day they were counted on
+	at      time.Time
+	signups map[string]int
+	logins  map[string]int
+}
+
+const pastDaysTTL = 10 * time.Minute
+
+// countCells counts the accounts per type and level.
+func (s *Service) countCells(ctx context.Context) (map[cell]int, error) {
+	var rows []struct {
+		Type  int
+		Level int
+		N     int
+	}
+	if err := s.db.NewSelect().Model((*User)(nil)).
+		ColumnExpr("u.type, u.level, count(*) AS n").GroupExpr("u.type, u.level").
+		Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	cells := make(map[cell]int, len(rows))
+	for _, r := range rows {
+		cells[cell{r.Type, r.Level}] = r.N
+	}
+	return cells, nil
+}
+
+// cells returns the census, from the cache when it is fresh.
+func (s *Service) cells(ctx context.Context) (map[cell]int, error) {
+	c := &s.cache
+	c.censusMu.Lock()
+	defer c.censusMu.Unlock()
+	if c.census != nil && s.opts.Now().Sub(c.census.at) < s.opts.StatsTTL {
+		return c.census.n, nil
+	}
+	at := s.opts.Now()
+	n, err := s.countCells(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.census = &census{n: n, at: at}
+	return n, nil
+}
+
+// countMatching adds up the census cells that f selects (f without a
+// search or group, which the census doesn't know).
+func countMatching(cells map[cell]int, f Filter) int {
+	t, byType := Types[f.Type]
+	lo, hi, byRole := RoleLevels(f.Role)
+	total := 0
+	for c, n := range cells {
+		switch {
+		case byType && c.typ != t:
+		case f.Level != nil && c.level != *f.Level:
+		case f.Role != "" && byRole && (c.level < lo || c.level > hi):
+		default:
+			total += n
+		}
+	}
+	return total
 }
 
 func (s *Service) computeStats(ctx context.Context) (*Stats, error) {
@@ -61,57 +150,110 @@ func (s *Service) computeStats(ctx context.Context) (*Stats, error) {
 	for w := range Types {
 		st.ByType[w] = 0
 	}
-	var rows []struct {
-		Type  int
-		Level int
-		N     int
-	}
-	if err := s.db.NewSelect().Model((*User)(nil)).
-		ColumnExpr("u.type, u.level, count(*) AS n").GroupExpr("u.type, u.level").
-		Scan(ctx, &rows); err != nil {
+	cells, err := s.countCells(ctx)
+	if err != nil {
 		return nil, err
 	}
-	for _, r := range rows {
-		st.Total += r.N
+	s.cache.censusMu.Lock()
+	s.cache.census = &census{n: cells, at: s.opts.Now()}
+	s.cache.censusMu.Unlock()
+	for c, n := range cells {
+		st.Total += n
 		for w, t := range Types {
-			if t == r.Type {
-				st.ByType[w] += r.N
+			if t == c.typ {
+				st.ByType[w] += n
 			}
 		}
-		if r.Type != TypeDeleted {
-			st.ByRole[Role(r.Level)] += r.N
+		if c.typ != TypeDeleted {
+			st.ByRole[Role(c.level)] += n
 		}
 	}
-	var err error
 	if st.OnlineMembers, st.OnlineGuests, err = s.OnlineCounts(ctx); err != nil {
 		return nil, err
 	}
-	since := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(StatsDays - 1))
-	day := "substr(created_at, 1, 10)"
-	if IsPostgres(s.db) {
-		day = "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-	}
-	var signups, logins []DayCount
-	if err := s.db.NewSelect().TableExpr("users").
-		ColumnExpr(day+" AS day, count(*) AS count").
-		Where("created_at >= ?", since).GroupExpr("1").Scan(ctx, &signups); err != nil {
+
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	since := today.AddDate(0, 0, -(StatsDays - 1))
+	past, err := s.pastDays(ctx, since, today)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.db.NewSelect().TableExpr("events").
-		ColumnExpr(day+" AS day, count(*) AS count").
-		Where("created_at >= ? AND action = ?", since, EvLogin).GroupExpr("1").Scan(ctx, &logins); err != nil {
+	signups, err := s.countPerDay(ctx, "users", "", today, time.Time{})
+	if err != nil {
 		return nil, err
 	}
+	logins, err := s.countPerDay(ctx, "events", EvLogin, today, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(signups, past.signups)
+	maps.Copy(logins, past.logins)
 	st.SignupsPerDay = fillDays(since, signups)
 	st.LoginsPerDay = fillDays(since, logins)
 	return st, nil
 }
 
-func fillDays(since time.Time, got []DayCount) []DayCount {
-	byDay := make(map[string]int, len(got))
-	for _, d := range got {
-		byDay[d.Day] = d.Count
+// pastDays returns the sign-ups and logins of each day from since to
+// today (excluded), from the cache while it holds for today.
+func (s *Service) pastDays(ctx context.Context, since, today time.Time) (*pastDays, error) {
+	c := &s.cache
+	c.daysMu.Lock()
+	defer c.daysMu.Unlock()
+	if d := c.days; d != nil && d.today.Equal(today) && s.opts.Now().Sub(d.at) < pastDaysTTL {
+		return d, nil
 	}
+	d := &pastDays{today: today, at: s.opts.Now()}
+	var err error
+	if d.signups, err = s.countPerDay(ctx, "users", "", since, today); err != nil {
+		return nil, err
+	}
+	if d.logins, err = s.countPerDay(ctx, "events", EvLogin, since, today); err != nil {
+		return nil, err
+	}
+	c.days = d
+	return d, nil
+}
+
+// forgetPastDays drops the per-day cache, after a change to past days (a seed).
+func (s *Service) forgetPastDays() {
+	s.cache.daysMu.Lock()
+	s.cache.days = nil
+	s.cache.daysMu.Unlock()
+}
+
+// countPerDay counts the rows of table (users, or events of one action)
+// created on each UTC day from from to until (zero: no end).
+func (s *Service) countPerDay(ctx context.Context, table, action string, from, until time.Time) (map[string]int, error) {
+	q := s.db.NewSelect().TableExpr(table).Where("created_at >= ?", from)
+	if !until.IsZero() {
+		q.Where("created_at < ?", until)
+	}
+	if action != "" {
+		q.Where("action = ?", action)
+	}
+	var rows []DayCount
+	if IsPostgres(s.db) {
+		// Group by the date, then format the thirty of them.
+		q.ColumnExpr("(created_at AT TIME ZONE 'UTC')::date AS d, count(*) AS n").GroupExpr("1")
+		if err := s.db.NewSelect().TableExpr("(?) AS x", q).
+			ColumnExpr("x.d::text AS day, x.n AS count").Scan(ctx, &rows); err != nil {
+			return nil, err
+		}
+	} else {
+		// Times are stored as UTC text, "YYYY-MM-DD hh:mm:ss...".
+		q.ColumnExpr("substr(created_at, 1, 10) AS day, count(*) AS count").GroupExpr("1")
+		if err := q.Scan(ctx, &rows); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Day] = r.Count
+	}
+	return out, nil
+}
+
+func fillDays(since time.Time, byDay map[string]int) []DayCount {
 	out := make([]DayCount, StatsDays)
 	for i := range out {
 		d := since.AddDate(0, 0, i).Format("2006-01-02")
@@ -142,11 +284,15 @@ func (s *Service) Counts(ctx context.Context) (HomeCounts, error) {
 	if c.Members, c.Guests, err = s.OnlineCounts(ctx); err != nil {
 		return c, err
 	}
-	st, err := s.Stats(ctx)
+	cells, err := s.cells(ctx)
 	if err != nil {
 		return c, err
 	}
-	c.Total = st.Total - st.ByType["deleted"]
+	for k, n := range cells {
+		if k.typ != TypeDeleted {
+			c.Total += n
+		}
+	}
 	s.counts = &c
 	return c, nil
 }

@@ -67,6 +67,22 @@ func TestStats(t *testing.T) {
 		}
 		checkDays("sign-ups", st.SignupsPerDay, map[int]int{0: 1, 26: 2, 29: 3})
 		checkDays("logins", st.LoginsPerDay, map[int]int{26: 1, 29: 2})
+
+		// A day later the series moves on by one: today's counts are
+		// yesterday's, and the first day dropped out.
+		e.clock.Advance(day)
+		now = e.clock.Now()
+		e.user("tomorrow", 1, models.TypeActive)
+		st, err = e.svc.Stats(e.ctx)
+		e.check(err)
+		checkDays("sign-ups a day later", st.SignupsPerDay, map[int]int{25: 2, 28: 3, 29: 1})
+		checkDays("logins a day later", st.LoginsPerDay, map[int]int{25: 1, 28: 2})
+		// Today is counted afresh each time; the days before are cached.
+		_, err = e.svc.Login(e.ctx, models.Meta{}, "root", password)
+		e.check(err)
+		st, err = models.ComputeStats(e.ctx, e.svc)
+		e.check(err)
+		checkDays("logins, cold", st.LoginsPerDay, map[int]int{25: 1, 28: 2, 29: 1})
 	})
 }
 

@@ -597,6 +597,7 @@ func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 	})
 	if err == nil {
 		s.invalidateStats()
+		s.forgetPastDays() // its sign-up day has one fewer
 	}
 	return err
 }
