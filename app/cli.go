@@ -29,7 +29,8 @@ Usage:
 
 The password is read from standard input (one line), never from the arguments.
 Environment: PORT, DATABASE_URL, DATA_DIR, SESSION_SECRET, BASE_URL, SMTP_URL,
-MAIL_FROM, ONLINE_WINDOW, REGISTRATION, VIEWS_DIR, STATIC_DIR, LOG_LEVEL, APP_ENV.
+MAIL_FROM, ONLINE_WINDOW, REGISTRATION, VIEWS_DIR, STATIC_DIR, LOG_LEVEL, APP_ENV,
+DEFAULT_LEVEL, TRUSTED_PROXIES, API_RATE_LIMIT.
 `
 
 // CLI is the command line's input and output, so tests can drive it.
