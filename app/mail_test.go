@@ -410,6 +410,17 @@ func TestClosedRegistrationRefusesThePost(t *testing.T) {
 		if len(outbox(t, env)) != 0 {
 			t.Error("mail was sent")
 		}
+
+		// Admins can still create accounts.
+		env.User("admin", models.LevelAdmin)
+		res = env.SignedIn("admin").Post("/admin/users", url.Values{"username": {"kim"}, "email": {"kim@example.com"},
+			"password": {"password123"}, "level": {"1"}})
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Location(), "/admin/users/") {
+			t.Fatalf("admin create with registration closed: %d %q\n%s", res.StatusCode, res.Location(), res.Text())
+		}
+		if _, err := env.Users.GetByUsername(context.Background(), "kim"); err != nil {
+			t.Errorf("the admin's account is not there: %v", err)
+		}
 	}, func(c *app.Config) { c.Registration = app.RegistrationClosed })
 }
 
