@@ -204,6 +204,14 @@ func TestConsoleModerator(t *testing.T) {
 		if res := mo.Get(userPath("/admin/users/%d", cast.alice.ID)); strings.Contains(res.Body, `id="ban-form"`) {
 			t.Errorf("the moderator is offered to ban an admin")
 		}
+		wantCode(t, mo.Post(userPath("/admin/users/%d/sessions/revoke", cast.bob.ID), nil), http.StatusForbidden, "moderator signs bob out")
+		// On their own page: only "sign out everywhere", which works.
+		own := mo.Get(userPath("/admin/users/%d", cast.mo.ID))
+		if !strings.Contains(own.Body, `id="revoke-form"`) || strings.Contains(own.Body, `id="ban-form"`) {
+			t.Errorf("the moderator's own page: %s", own.Text())
+		}
+		want303(t, mo.Post(userPath("/admin/users/%d/sessions/revoke", cast.mo.ID), nil), "/login", "moderator signs out everywhere")
+		wantCode(t, mo.Get("/admin"), http.StatusSeeOther, "after signing out everywhere")
 	})
 }
 

@@ -108,7 +108,7 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Post("/users/:id/purge", superadminOnly, h.PurgeUser)
 	staff.Post("/users/:id/password", adminOnly, h.SetUserPassword)
 	staff.Post("/users/:id/confirm", adminOnly, h.ConfirmUserEmail)
-	staff.Post("/users/:id/sessions/revoke", adminOnly, h.RevokeUserSessions)
+	staff.Post("/users/:id/sessions/revoke", h.RevokeUserSessions) // anyone on their own account; admins on lower levels
 	staff.Get("/online", adminOnly, h.ShowOnline)
 	staff.Get("/events", adminOnly, h.ListEvents)
 
