@@ -168,3 +168,30 @@ func brokenViews() fstest.MapFS {
 	fsys["mail/confirm.txt"] = &fstest.MapFile{Data: []byte("Hello {{.Username}}, no subject line here.")}
 	return fsys
 }
+
+// With Reload (a designer's VIEWS_DIR) an edited template shows in the
+// next message without a restart.
+func TestTemplatesReload(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		fsys := fstest.MapFS{}
+		for k, v := range brokenViews() {
+			fsys[k] = v
+		}
+		b, _ := views.FS.ReadFile("mail/confirm.txt")
+		fsys["mail/confirm.txt"] = &fstest.MapFile{Data: b}
+		users := modelstest.Service(db, modelstest.NewClock())
+		m, err := mailer.New(mailer.Config{From: "a@example.com", BaseURL: "https://webmin.test", Site: "Webmin",
+			Views: fsys, Reload: true}, users, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = m.Stop(context.Background()) }()
+		if got := sendReset(t, m, users, "una").Subject; got != "Reset your Webmin password" {
+			t.Fatalf("subject %q", got)
+		}
+		fsys["mail/reset.txt"] = &fstest.MapFile{Data: []byte("Subject: New password for {{.Username}}\n\n{{.Link}}\n")}
+		if got := sendReset(t, m, users, "vic").Subject; got != "New password for vic" {
+			t.Errorf("after editing the template: subject %q", got)
+		}
+	})
+}
