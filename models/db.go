@@ -45,7 +45,12 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 			}
 		}
 		q := url.Values{}
-		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		// SQLite's default page cache is 2 MB per connection: at a million
+		// accounts every index lookup would go back to the file. 32 MB
+		// (allocated only as the database grows) and memory-mapped reads
+		// keep the hot pages of indexes and the search table at hand.
+		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
+			"cache_size(-32768)", "mmap_size(268435456)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
