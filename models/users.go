@@ -170,10 +170,11 @@ func conflictOr(err error) error {
 	if !strings.Contains(msg, "23505") && !strings.Contains(msg, "UNIQUE constraint failed") {
 		return err
 	}
+	// Both databases name the index in the message.
 	switch {
-	case strings.Contains(msg, "username"):
+	case strings.Contains(msg, "users_username_lower_key"):
 		return &ConflictError{Field: "username", Message: "This username is already taken."}
-	case strings.Contains(msg, "email"):
+	case strings.Contains(msg, "users_email_lower_key"):
 		return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
 	}
 	return &ConflictError{Message: "This already exists."}
