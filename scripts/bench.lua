@@ -1,6 +1,6 @@
 -- wrk script for scripts/bench.sh: sends $COOKIE (when set) with every
 -- request, and prints one line the script reads at the end:
---   RESULT <requests/s> <p50 ms> <p95 ms> <p99 ms> <non-2xx/3xx> <socket errors>
+--   RESULT <requests/s> <p50 ms> <p95 ms> <p99 ms> <non-2xx/3xx> <socket errors> <requests>
 local cookie = os.getenv("COOKIE")
 if cookie and cookie ~= "" then
   wrk.headers["Cookie"] = cookie
@@ -9,8 +9,8 @@ end
 function done(summary, latency, requests)
   local seconds = summary.duration / 1e6
   local e = summary.errors
-  io.write(string.format("RESULT %.1f %.2f %.2f %.2f %d %d\n",
+  io.write(string.format("RESULT %.1f %.2f %.2f %.2f %d %d %d\n",
     summary.requests / seconds,
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    e.status, e.connect + e.read + e.write + e.timeout))
+    e.status, e.connect + e.read + e.write + e.timeout, summary.requests))
 end

@@ -95,21 +95,31 @@ expect() {
   fi
 }
 
-# measure DB NAME URL [COOKIE]: one wrk run, one line in the results.
+# cpu_ticks PID: the CPU time a process has used so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure DB NAME PID URL [COOKIE]: one wrk run against the server PID, one
+# line in the results. Besides the rate it records the server's CPU time
+# per request, which a busy machine (other work on the same cores) changes
+# much less than the rate.
 measure() {
-  local db=$1 name=$2 url=$3 cookie=${4:-} out line
+  local db=$1 name=$2 pid=$3 url=$4 cookie=${5:-} out line before after
+  before=$(cpu_ticks "$pid")
   out=$(COOKIE="$cookie" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s -s scripts/bench.lua "$url")
+  after=$(cpu_ticks "$pid")
   line=$(grep '^RESULT ' <<<"$out" || true)
   [ -n "$line" ] || { echo "bench: wrk gave no result for $url:" >&2; echo "$out" >&2; return 1; }
-  read -r _ rps p50 p95 p99 non2xx errs <<<"$line"
-  printf '%s|%s|%s|%s|%s|%s|%s|%s\n' "$db" "$name" "$rps" "$p50" "$p95" "$p99" "$non2xx" "$errs" >>"$results"
-  printf '   %-38s %9.0f req/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms' "$name" "$rps" "$p50" "$p95" "$p99"
+  read -r _ rps p50 p95 p99 non2xx errs total <<<"$line"
+  cpu=$(awk -v t=$((after - before)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? t / hz * 1e6 / n : 0 }')
+  printf '%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$db" "$name" "$rps" "$p50" "$p95" "$p99" "$non2xx" "$errs" "$cpu" >>"$results"
+  printf '   %-38s %9.0f req/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  %6d µs CPU/req' "$name" "$rps" "$p50" "$p95" "$p99" "$cpu"
   [ "$non2xx$errs" = 00 ] && echo || echo "  (non-2xx: $non2xx, socket errors: $errs)"
 }
 
 echo "== plain-text yardstick on :$PORT_BASE"
 PORT=$PORT_BASE "$work/plaintext" >"$work/plaintext.log" 2>&1 &
 pids+=($!)
+plain_pid=$!
 plain="http://127.0.0.1:$PORT_BASE"
 wait_ready "$plain/"
 
@@ -138,6 +148,8 @@ for db in $DBS; do
   echo "   seeded in $(( $(date +%s) - start ))s"
   printf '%s\n' "$PASSWORD" | run user create --username bench_member --email bench_member@example.com \
     --name "Bench Member" --level 1 --password-stdin >/dev/null
+  printf '%s\n' "$PASSWORD" | run user create --username bench_other --email bench_other@example.com \
+    --name "Another Member" --level 1 --password-stdin >/dev/null
   printf '%s\n' "$PASSWORD" | run user create --username bench_admin --email bench_admin@example.com \
     --level 10 --password-stdin >/dev/null
 
@@ -145,6 +157,7 @@ for db in $DBS; do
   env PORT="$port" DATA_DIR="$data" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn \
     BASE_URL="$base" "$work/webmin" >"$work/server-$db.log" 2>&1 &
   pids+=($!)
+  srv=$!
   wait_ready "$base/readyz"
 
   # A returning visitor: the guest and CSRF cookies a browser keeps.
@@ -152,23 +165,24 @@ for db in $DBS; do
   curl -fsS -o /dev/null -c "$guest_jar" "$base/"
   guest=$(cookie_header "$guest_jar")
 
-  measure "$db" "plain text (yardstick)" "$plain/"
+  measure "$db" "plain text (yardstick)" "$plain_pid" "$plain/"
   if [ "$ADMIN" = 1 ]; then
     sign_in "$base" bench_admin "$work/admin-$db.jar"
     admin=$(cookie_header "$work/admin-$db.jar")
     expect "$base/admin" "$admin" "bench_admin"
     expect "$base/admin/users?search=$SEARCH" "$admin" 'class="user-link"'
-    measure "$db" "GET /admin (superadmin)" "$base/admin" "$admin"
-    measure "$db" "GET /admin/users?search=$SEARCH" "$base/admin/users?search=$SEARCH" "$admin"
+    measure "$db" "GET /admin (superadmin)" "$srv" "$base/admin" "$admin"
+    measure "$db" "GET /admin/users?search=$SEARCH" "$srv" "$base/admin/users?search=$SEARCH" "$admin"
   else
     sign_in "$base" bench_member "$work/member-$db.jar"
     member=$(cookie_header "$work/member-$db.jar")
-    expect "$base/profile/bench_member" "$member" 'action="/logout"'
+    expect "$base/profile/bench_other" "$member" 'action="/logout"'
     expect "$base/" "$guest" 'id="online-badge"'
-    measure "$db" "GET / (returning guest)" "$base/" "$guest"
-    measure "$db" "GET / (no cookies: a new guest each)" "$base/"
-    measure "$db" "GET /profile/:username (signed in)" "$base/profile/bench_member" "$member"
-    measure "$db" "GET /login (returning guest)" "$base/login" "$guest"
+    measure "$db" "GET / (returning guest)" "$srv" "$base/" "$guest"
+    measure "$db" "GET / (no cookies: a new guest each)" "$srv" "$base/"
+    # Another member's profile: session decode, me, one query, the layout.
+    measure "$db" "GET /profile/:username (signed in)" "$srv" "$base/profile/bench_other" "$member"
+    measure "$db" "GET /login (returning guest)" "$srv" "$base/login" "$guest"
   fi
   if grep -q 'level=ERROR' "$work/server-$db.log"; then
     echo "bench: the $db server logged errors:" >&2
@@ -187,13 +201,14 @@ echo
 echo "== machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
 echo "== wrk -t$THREADS -c$CONNS -d$DURATION, $BENCH_USERS demo accounts, $(go version | awk '{print $3}')"
 echo
-printf '| database | request | req/s | p50 ms | p95 ms | p99 ms | share of plain text | target |\n'
-printf '|---|---|--:|--:|--:|--:|--:|---|\n'
+printf '| database | request | req/s | p50 ms | p95 ms | p99 ms | share of plain text | CPU µs/req | plain-text CPU ÷ CPU | target |\n'
+printf '|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n'
 awk -F '|' -v admin="$ADMIN" '
-  $2 ~ /^plain text/ { plain[$1] = $3 }
+  $2 ~ /^plain text/ { plain[$1] = $3; plaincpu[$1] = $9 }
   {
     share = (plain[$1] > 0) ? sprintf("%.0f%%", 100 * $3 / plain[$1]) : "";
-    if ($2 ~ /^plain text/) share = "100%";
+    cpushare = ($9 > 0) ? sprintf("%.0f%%", 100 * plaincpu[$1] / $9) : "";
+    if ($2 ~ /^plain text/) { share = "100%"; cpushare = "100%" }
     target = "";
     if (admin == 1 && $2 !~ /^plain text/) {
       target = ($5 < 100) ? "p95 < 100 ms: met" : "p95 < 100 ms: MISSED";
@@ -204,5 +219,5 @@ awk -F '|' -v admin="$ADMIN" '
       target = (100 * $3 / plain[$1] >= 40) ? "≥ 40%: met" : "≥ 40%: MISSED";
     }
     if ($7 + $8 > 0) target = target " (" $7 " non-2xx, " $8 " socket errors)";
-    printf "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s |\n", $1, $2, $3, $4, $5, $6, share, target;
+    printf "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %d | %s | %s |\n", $1, $2, $3, $4, $5, $6, share, $9, cpushare, target;
   }' "$results"
