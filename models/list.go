@@ -129,7 +129,7 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 	s.applyFilter(q, f)
 	q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
 	var total int
-	if f.Search == "" && f.Group == "" {
+	if f.Search == "" && f.Group == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
 		cells, err := s.cells(ctx)
 		if err != nil {
 			return Page[User]{}, err
@@ -206,8 +206,11 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// orderBy turns a checked sort key into ORDER BY, with id as the tie-break
-// and accounts that never signed in (or were never seen) last.
+// orderBy turns a checked sort key into ORDER BY, with id as the tie-break.
+// An account that never signed in (or was never seen) counts as the
+// longest ago: first going up, last going down, so that "most recent
+// first" shows real sign-ins and "least recent first" the dormant accounts.
+// Both directions then walk one index, forwards or backwards.
 func orderBy(sort string) string {
 	dir := "ASC"
 	key := sort
@@ -220,7 +223,11 @@ func orderBy(sort string) string {
 	case "username":
 		return "lower(u.username) " + dir
 	case "last_login_at", "last_seen_at":
-		return fmt.Sprintf("u.%s %s NULLS LAST, u.id %s", key, dir, dir)
+		nulls := "NULLS FIRST"
+		if dir == "DESC" {
+			nulls = "NULLS LAST"
+		}
+		return fmt.Sprintf("u.%s %s %s, u.id %s", key, dir, nulls, dir)
 	}
 	return fmt.Sprintf("u.%s %s, u.id %s", key, dir, dir)
 }
