@@ -120,7 +120,9 @@ func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Send(out.Bytes())
+	// A copy: Send keeps the slice until the response is written, and out
+	// goes back to the pool for another request when render returns.
+	return c.Send(bytes.Clone(out.Bytes()))
 }
 
 // TemplateError is a template that failed to parse or execute.
