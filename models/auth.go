@@ -22,7 +22,7 @@ func (s *Service) Login(ctx context.Context, m Meta, login, password string) (*U
 	}
 	where := "lower(u.username) = lower(?)"
 	if strings.Contains(login, "@") {
-		where = "lower(u.email) = lower(?)"
+		where = byEmail
 	}
 	u, err := s.getBy(ctx, s.db, where, login)
 	if errors.Is(err, ErrNotFound) {

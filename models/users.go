@@ -23,8 +23,12 @@ func (s *Service) GetByUsername(ctx context.Context, username string) (*User, er
 
 // GetByEmail returns the account with this e-mail address, in any case, or ErrNotFound.
 func (s *Service) GetByEmail(ctx context.Context, email string) (*User, error) {
-	return s.getBy(ctx, s.db, "lower(u.email) = lower(?)", strings.TrimSpace(email))
+	return s.getBy(ctx, s.db, byEmail, strings.TrimSpace(email))
 }
+
+// byEmail finds an account by address. The IS NOT NULL lets SQLite use
+// the partial unique index (it can't infer it from lower(email) = ?).
+const byEmail = "u.email IS NOT NULL AND lower(u.email) = lower(?)"
 
 func (s *Service) getBy(ctx context.Context, db bun.IDB, where string, arg any) (*User, error) {
 	if str, ok := arg.(string); ok && !textOK(str) {
