@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models"
@@ -541,6 +542,28 @@ func TestConsoleListFilters(t *testing.T) {
 				t.Errorf("%s: the list doesn't fall back to the rest of the filter", q)
 			}
 		}
+		// A search is kept for a few seconds, but a change made meanwhile shows at once.
+		res = alice.Get("/admin/users?search=zed")
+		if total(res) != 25 {
+			t.Fatalf("search=zed: %d", total(res))
+		}
+		want303(t, alice.Post(userPath("/admin/users/%d/delete", cast.bob.ID), nil), userPath("/admin/users/%d", cast.bob.ID), "delete bob")
+		res = alice.Post("/admin/users", url.Values{"username": {"zed99"}, "password": {"password123"}, "level": {"1"}})
+		wantCode(t, res, http.StatusSeeOther, "create zed99")
+		if res := alice.Get("/admin/users?search=zed"); total(res) != 26 || !strings.Contains(res.Body, ">zed99</a>") {
+			t.Errorf("search=zed after zed99 was made: %d", total(res))
+		}
+		// A date range counts only its days.
+		env.Clock.Advance(72 * time.Hour)
+		env.User("newcomer", models.LevelUser)
+		today := env.Clock.Now().UTC().Format("2006-01-02")
+		if res := alice.Get("/admin/users?created_from=" + today); total(res) != 1 || !strings.Contains(res.Body, ">newcomer</a>") {
+			t.Errorf("created today: %d", total(res))
+		}
+		if res := alice.Get("/admin/users?created_to=" + env.Clock.Now().Add(-24*time.Hour).UTC().Format("2006-01-02")); total(res) != 32 {
+			t.Errorf("created until yesterday: %d", total(res))
+		}
+
 		// Absurd page numbers and sizes are clamped.
 		for _, q := range []string{"page=999999999", "page=-4", "limit=100000", "limit=-1", "page=abc", "limit=2&page=99"} {
 			res := alice.Get("/admin/users?" + q)

@@ -27,7 +27,7 @@ type statLink struct {
 func (h *Handler) AdminDashboard(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	me := Me(c)
-	st, err := h.Users.Stats(ctx)
+	st, err := h.Users.DashboardStats(ctx)
 	if err != nil {
 		return err
 	}

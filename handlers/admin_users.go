@@ -85,13 +85,13 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	if errs["sort"] != "" {
 		f.Sort = consoleSort
 	}
-	res, err := h.Users.List(c.UserContext(), f)
+	res, err := h.Users.ConsoleList(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
 	if res.Total > 0 && f.Page > res.TotalPages() { // past the end: show the last page
 		f.Page = res.TotalPages()
-		if res, err = h.Users.List(c.UserContext(), f); err != nil {
+		if res, err = h.Users.ConsoleList(c.UserContext(), f); err != nil {
 			return err
 		}
 	}

@@ -116,7 +116,7 @@ func validSort(s string) bool {
 }
 
 // List returns one page of the accounts the filter selects. Without a
-// search or group, the total comes from the census that Stats keeps (so
+// search, group or date range, the total comes from the census that Stats keeps (so
 // that a list of a million accounts doesn't count them on every page); it
 // follows this service's own changes at once and other writers' (another
 // process) within StatsTTL.

@@ -73,6 +73,7 @@ type Service struct {
 	countsMu sync.Mutex
 	counts   *HomeCounts
 	cache    statsCache
+	console  consoleCache // admin.go
 }
 
 // NewService returns the users service on db.

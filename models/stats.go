@@ -55,6 +55,7 @@ func (s *Service) invalidateStats() {
 	s.cache.censusMu.Lock()
 	s.cache.census = nil
 	s.cache.censusMu.Unlock()
+	s.console.clear()
 }
 
 // statsCache keeps what the figures are made of. The census (accounts per
