@@ -653,6 +653,20 @@ func TestRegister(t *testing.T) {
 		if got.Type != models.TypeActive || got.EmailVerifiedAt == nil {
 			t.Fatalf("confirmed %+v", got)
 		}
+		if ev := e.lastEvent(models.EvConfirm); idOf(ev.TargetID) != fmt.Sprint(w.ID) {
+			t.Fatalf("confirm event %+v", ev)
+		}
+		// Confirming through Update (an admin sets the type to Active) is logged the same way.
+		w2, err := e.svc.Register(e.ctx, models.Meta{}, models.NewUser{Username: "waiter2", Email: "w2@example.com", Password: "12345678"}, true)
+		e.check(err)
+		got, err = e.svc.Update(e.ctx, models.System, w2.ID, models.Patch{Type: ptr(models.TypeActive)})
+		e.check(err)
+		if got.EmailVerifiedAt == nil {
+			t.Fatalf("confirmed through Update: %+v", got)
+		}
+		if ev := e.lastEvent(models.EvConfirm); idOf(ev.TargetID) != fmt.Sprint(w2.ID) {
+			t.Fatalf("confirm event %+v", ev)
+		}
 	})
 }
 
