@@ -67,13 +67,13 @@ func (h *Handler) ListEvents(c *fiber.Ctx) error {
 	}
 	form["since"], form["until"] = dayText(f.Since), dayText(until)
 
-	res, err := h.Users.Events(ctx, f)
+	res, err := h.Users.ConsoleEvents(ctx, f)
 	if err != nil {
 		return err
 	}
 	if res.Total > 0 && f.Page > res.TotalPages() {
 		f.Page = res.TotalPages()
-		if res, err = h.Users.Events(ctx, f); err != nil {
+		if res, err = h.Users.ConsoleEvents(ctx, f); err != nil {
 			return err
 		}
 	}

@@ -44,69 +44,68 @@ func (f *Filter) Sanitize(defaultLimit int) map[string]string {
 }
 
 // consoleCache keeps what the console would otherwise recompute on every
-// page at a million accounts: the results of recent searches (a search's
-// total means reading every match) and the last dashboard figures. Every
-// change made through the service clears the searches (invalidateStats).
+// page at a million accounts: the totals of recent searches and audit-log
+// filters (a total means reading every match), the pages of recent
+// searches, and the last dashboard figures. Every change made through the
+// service clears the searches and their totals (invalidateStats).
 type consoleCache struct {
 	mu        sync.Mutex
-	searches  map[string]cachedPage
+	entries   map[string]cacheEntry
 	lastStats atomic.Pointer[Stats]
 }
 
-type cachedPage struct {
-	page Page[User]
-	at   time.Time
+type cacheEntry struct {
+	value any // int (a total) or Page[User]
+	at    time.Time
 }
 
-// maxCachedSearches bounds the cache; past it, the oldest half goes.
-const maxCachedSearches = 512
+// maxConsoleCache bounds the cache; past it, the older half goes.
+const maxConsoleCache = 1024
 
 func (c *consoleCache) clear() {
 	c.mu.Lock()
-	c.searches = nil
+	c.entries = nil
 	c.mu.Unlock()
 }
 
-func (c *consoleCache) get(key string, now time.Time, ttl time.Duration) (Page[User], bool) {
+func (c *consoleCache) get(key string, now time.Time, ttl time.Duration) (any, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.searches[key]
+	e, ok := c.entries[key]
 	if !ok || now.Sub(e.at) >= ttl {
-		return Page[User]{}, false
+		return nil, false
 	}
-	p := e.page
-	p.Items = slices.Clone(p.Items) // callers may change their copy
-	return p, true
+	return e.value, true
 }
 
-func (c *consoleCache) put(key string, p Page[User], at time.Time) {
+func (c *consoleCache) put(key string, v any, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.searches == nil {
-		c.searches = map[string]cachedPage{}
+	if c.entries == nil {
+		c.entries = map[string]cacheEntry{}
 	}
-	if len(c.searches) >= maxCachedSearches {
-		oldest := make([]time.Time, 0, len(c.searches))
-		for _, e := range c.searches {
-			oldest = append(oldest, e.at)
+	if len(c.entries) >= maxConsoleCache {
+		times := make([]time.Time, 0, len(c.entries))
+		for _, e := range c.entries {
+			times = append(times, e.at)
 		}
-		slices.SortFunc(oldest, time.Time.Compare)
-		cut := oldest[len(oldest)/2]
-		for k, e := range c.searches {
+		slices.SortFunc(times, time.Time.Compare)
+		cut := times[len(times)/2]
+		for k, e := range c.entries {
 			if !e.at.After(cut) {
-				delete(c.searches, k)
+				delete(c.entries, k)
 			}
 		}
 	}
-	c.searches[key] = cachedPage{page: Page[User]{Items: slices.Clone(p.Items), Total: p.Total, Page: p.Page, Limit: p.Limit}, at: at}
+	c.entries[key] = cacheEntry{value: v, at: at}
 }
 
 // ConsoleList is List for the console. A search (or a date range), which
-// List answers by reading every match to count them, is kept for StatsTTL
-// per filter and page, so that paging, sorting back and forth and
-// reloading don't search a million accounts again; any change made through
-// the service clears it. Other filters go straight to List, whose totals
-// come from the census.
+// List answers by reading every match to count them, keeps its total for
+// StatsTTL, and each of its pages too, so that paging, sorting back and
+// forth and reloading don't search a million accounts again; any change
+// made through the service clears them. Other filters go straight to
+// List, whose totals come from the census.
 func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error) {
 	if err := f.Normalize(DefaultLimit); err != nil {
 		return Page[User]{}, err
@@ -114,18 +113,58 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	if f.Search == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
 		return s.List(ctx, f)
 	}
-	key := fmt.Sprintf("%q|%q|%s|%s|%s|%d|%d|%t|%d|%d|%s", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
-		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch, f.Page, f.Limit, f.Sort)
-	if p, ok := s.console.get(key, s.opts.Now(), s.opts.StatsTTL); ok {
+	now, ttl := s.opts.Now(), s.opts.StatsTTL
+	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
+		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch)
+	pageKey := fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort)
+	if v, ok := s.console.get(pageKey, now, ttl); ok {
+		p := v.(Page[User])
+		p.Items = slices.Clone(p.Items) // the caller may change its copy
 		return p, nil
 	}
-	at := s.opts.Now()
-	p, err := s.List(ctx, f)
-	if err != nil {
-		return p, err
+	items := []User{}
+	q := s.db.NewSelect().Model(&items)
+	s.applyFilter(q, f)
+	total, ok := s.console.get(where, now, ttl)
+	if !ok {
+		n, err := q.Count(ctx)
+		if err != nil {
+			return Page[User]{}, err
+		}
+		total = int(n)
+		s.console.put(where, int(n), now)
 	}
-	s.console.put(key, p, at)
+	err := q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit)).Scan(ctx)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	p := Page[User]{Items: items, Total: total.(int), Page: f.Page, Limit: f.Limit}
+	s.console.put(pageKey, Page[User]{Items: slices.Clone(items), Total: p.Total, Page: p.Page, Limit: p.Limit}, now)
 	return p, nil
+}
+
+// ConsoleEvents is Events for the console's audit log: the rows are read
+// each time, the total of a filter is kept for StatsTTL (counting a
+// million events on every page is what would cost).
+func (s *Service) ConsoleEvents(ctx context.Context, f EventFilter) (Page[Event], error) {
+	f.normalize()
+	items := []Event{}
+	q := s.eventsQuery(&items, f)
+	now := s.opts.Now()
+	key := fmt.Sprintf("events|%d|%d|%q|%d|%d", f.ActorID, f.TargetID, f.Action, f.Since.Unix(), f.Until.Unix())
+	total, ok := s.console.get(key, now, s.opts.StatsTTL)
+	if !ok {
+		n, err := q.Count(ctx)
+		if err != nil {
+			return Page[Event]{}, err
+		}
+		total = int(n)
+		s.console.put(key, int(n), now)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return Page[Event]{}, err
+	}
+	return Page[Event]{Items: items, Total: max(total.(int), len(items)), Page: f.Page, Limit: f.Limit}, nil
 }
 
 func levelKey(l *int) string {

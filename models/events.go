@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // EventFilter selects audit-log lines.
@@ -19,13 +21,27 @@ type EventFilter struct {
 
 // Events lists audit-log lines, newest first, with actor and target embedded.
 func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error) {
+	f.normalize()
+	items := []Event{}
+	total, err := s.eventsQuery(&items, f).ScanAndCount(ctx)
+	if err != nil {
+		return Page[Event]{}, err
+	}
+	return Page[Event]{Items: items, Total: int(total), Page: f.Page, Limit: f.Limit}, nil
+}
+
+// normalize clamps the paging into range.
+func (f *EventFilter) normalize() {
 	if f.Limit <= 0 {
 		f.Limit = DefaultLimit
 	}
 	f.Limit = min(f.Limit, MaxLimit)
 	f.Page = min(max(f.Page, 1), MaxPage)
-	items := []Event{}
-	q := s.db.NewSelect().Model(&items).Relation("Actor").Relation("Target")
+}
+
+// eventsQuery selects the page of events f asks for, newest first, into items.
+func (s *Service) eventsQuery(items *[]Event, f EventFilter) *bun.SelectQuery {
+	q := s.db.NewSelect().Model(items).Relation("Actor").Relation("Target")
 	if f.ActorID != 0 {
 		q.Where("e.actor_id = ?", f.ActorID)
 	}
@@ -45,12 +61,7 @@ func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error
 	if !f.Until.IsZero() {
 		q.Where("e.created_at < ?", f.Until.UTC())
 	}
-	q.OrderExpr("e.id DESC").Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
-	total, err := q.ScanAndCount(ctx)
-	if err != nil {
-		return Page[Event]{}, err
-	}
-	return Page[Event]{Items: items, Total: int(total), Page: f.Page, Limit: f.Limit}, nil
+	return q.OrderExpr("e.id DESC").Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
 }
 
 // EventActions lists the actions the audit log can be filtered by.
