@@ -184,7 +184,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 		}
 		if log.Enabled(c.UserContext(), slog.LevelInfo) {
 			log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
-				slog.String("method", c.Method()), slog.String("path", logPath(c.Path())),
+				slog.String("method", c.Method()), slog.String("path", handlers.LogPath(c.Path())),
 				slog.Int("status", status), slog.Duration("took", time.Since(start)),
 				slog.String("ip", c.IP()), slog.Any("request_id", c.Locals("requestid")))
 		}
@@ -268,16 +268,6 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// logPath keeps the secret of an e-mail link (/confirm/…, /password/reset/…) out of the log.
-func logPath(p string) string {
-	for _, prefix := range []string{"/confirm/", "/password/reset/"} {
-		if strings.HasPrefix(p, prefix) && len(p) > len(prefix)+20 {
-			return prefix + "…"
-		}
-	}
-	return p
 }
 
 func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger) {

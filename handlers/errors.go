@@ -52,7 +52,7 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 	status, msg := statusOf(err)
 	if status >= 500 {
 		h.Log.ErrorContext(c.UserContext(), "request failed",
-			"err", err, "method", c.Method(), "path", c.Path(), "request_id", requestID(c))
+			"err", err, "method", c.Method(), "path", LogPath(c.Path()), "request_id", requestID(c))
 	}
 	var le *models.LockedError
 	if errors.As(err, &le) {
@@ -116,4 +116,15 @@ func (h *Handler) TooManyRequests(c *fiber.Ctx) error {
 		"Message": "Too many attempts from your network. Wait " + c.GetRespHeader(fiber.HeaderRetryAfter) +
 			" seconds and try again.",
 	}})
+}
+
+// LogPath keeps the secret of an e-mail link (/confirm/…, /password/reset/…)
+// out of the logs.
+func LogPath(p string) string {
+	for _, prefix := range []string{"/confirm/", "/password/reset/"} {
+		if strings.HasPrefix(p, prefix) && len(p) > len(prefix)+20 {
+			return prefix + "…"
+		}
+	}
+	return p
 }
