@@ -84,7 +84,9 @@ func (f *Filter) Normalize(defaultLimit int) error {
 		c.add("level", "Level is 0 to 10.")
 	}
 	f.Search = strings.TrimSpace(f.Search)
-	if utf8.RuneCountInString(f.Search) > 100 || !textOK(f.Search) {
+	if !textOK(f.Search) {
+		c.add("search", "The search contains characters that can't be searched for.")
+	} else if utf8.RuneCountInString(f.Search) > 100 {
 		c.add("search", "Search for at most 100 characters.")
 	}
 	f.Sort = strings.TrimSpace(f.Sort)
