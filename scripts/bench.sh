@@ -12,7 +12,8 @@
 #   BENCH_USERS  demo accounts to seed first (1000)
 #   ADMIN        0: the member pages (default); 1: /admin and /admin/users?search=SEARCH
 #   SEARCH       the admin search term, a piece from the middle of many usernames ("hnso")
-#   DURATION     length of each wrk run (10s); THREADS (2), CONNS (32)
+#   DURATION     length of each wrk run (10s); THREADS (2), CONNS (32); ADMIN_CONNS (4):
+#                the console pages are measured with CONNS and again with ADMIN_CONNS
 #   PG_URL       a PostgreSQL server where the script may create (and then
 #                drops) a database (postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
 #   PORT_BASE    first of the local ports used (3310)
@@ -33,6 +34,7 @@ BENCH_USERS=${BENCH_USERS:-1000}
 ADMIN=${ADMIN:-0}
 SEARCH=${SEARCH:-hnso}
 COLD=${COLD:-"hnso ilva arci ingh ossi anak ebe ohan"}
+ADMIN_CONNS=${ADMIN_CONNS:-4}
 KEEP_DATA=${KEEP_DATA:-}
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
@@ -106,14 +108,14 @@ expect() {
 # cpu_ticks PID: the CPU time a process has used so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# measure DB NAME PID URL [COOKIE]: one wrk run against the server PID, one
+# measure DB NAME PID URL [COOKIE [CONNS]]: one wrk run against the server PID, one
 # line in the results. Besides the rate it records the server's CPU time
 # per request, which a busy machine (other work on the same cores) changes
 # much less than the rate.
 measure() {
-  local db=$1 name=$2 pid=$3 url=$4 cookie=${5:-} out line before after
+  local db=$1 name=$2 pid=$3 url=$4 cookie=${5:-} conns=${6:-$CONNS} out line before after
   before=$(cpu_ticks "$pid")
-  out=$(COOKIE="$cookie" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s -s scripts/bench.lua "$url")
+  out=$(COOKIE="$cookie" wrk -t"$THREADS" -c"$conns" -d"$DURATION" --timeout 5s -s scripts/bench.lua "$url")
   after=$(cpu_ticks "$pid")
   line=$(grep '^RESULT ' <<<"$out" || true)
   [ -n "$line" ] || { echo "bench: wrk gave no result for $url:" >&2; echo "$out" >&2; return 1; }
@@ -207,6 +209,9 @@ for db in $DBS; do
     expect "$base/admin/users?search=$SEARCH" "$admin" 'class="user-link"'
     measure "$db" "GET /admin (superadmin)" "$srv" "$base/admin" "$admin"
     measure "$db" "GET /admin/users?search=$SEARCH" "$srv" "$base/admin/users?search=$SEARCH" "$admin"
+    # A console has a few people at once, not 32: the same with ADMIN_CONNS.
+    measure "$db" "GET /admin, $ADMIN_CONNS connections" "$srv" "$base/admin" "$admin" "$ADMIN_CONNS"
+    measure "$db" "GET /admin/users?search=$SEARCH, $ADMIN_CONNS connections" "$srv" "$base/admin/users?search=$SEARCH" "$admin" "$ADMIN_CONNS"
   else
     sign_in "$base" bench_member "$work/member-$db.jar"
     member=$(cookie_header "$work/member-$db.jar")
@@ -233,7 +238,7 @@ done
 
 echo
 echo "== machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
-echo "== wrk -t$THREADS -c$CONNS -d$DURATION, $BENCH_USERS demo accounts, $(go version | awk '{print $3}')"
+echo "== wrk -t$THREADS -c$CONNS -d$DURATION (unless the row says otherwise), $BENCH_USERS demo accounts, $(go version | awk '{print $3}')"
 echo
 printf '| database | request | req/s | p50 ms | p95 ms | p99 ms | share of plain text | CPU µs/req | plain-text CPU ÷ CPU | target |\n'
 printf '|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n'
