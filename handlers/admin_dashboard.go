@@ -1,8 +1,11 @@
 package handlers
 
 import (
+	"bytes"
+	"html/template"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -31,11 +34,7 @@ func (h *Handler) AdminDashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	signups, err := h.Users.LatestSignups(ctx, 8)
-	if err != nil {
-		return err
-	}
-	logins, err := h.Users.LatestEvents(ctx, models.EvLogin, 8)
+	latest, err := h.Users.ConsoleLatest(ctx, 8)
 	if err != nil {
 		return err
 	}
@@ -61,28 +60,73 @@ func (h *Handler) AdminDashboard(c *fiber.Ctx) error {
 		{ID: "stat-online-users", Label: pluralWord(st.OnlineMembers, "member"), Count: st.OnlineMembers, URL: onlineURL("members")},
 		{ID: "stat-online-guests", Label: pluralWord(st.OnlineGuests, "guest"), Count: st.OnlineGuests, URL: onlineURL("guests")},
 	}
-	signupChart := newDayChart("signups", "Sign-ups per day", "sign-up", st.SignupsPerDay, func(day string) string {
+	charts, err := h.dashboardCharts(st, admin)
+	if err != nil {
+		return err
+	}
+	age := int(h.Users.Now().Sub(st.GeneratedAt) / time.Second)
+	return h.render(c, tplAdminDashboard, Page{Title: "Console", Data: fiber.Map{
+		"Section": "dashboard",
+		"Stats":   st,
+		"Types":   types,
+		"Roles":   roles,
+		"Online":  online,
+		"Charts":  charts,
+		"Signups": userPtrs(latest.Signups),
+		"Logins":  latest.Logins,
+		"Age":     max(age, 0),
+	}})
+}
+
+// chartCache keeps the dashboard's two charts drawn (sixty bars and their
+// tables are most of the page's drawing) until the figures change.
+type chartCache struct {
+	mu    sync.Mutex
+	drawn map[bool]drawnCharts // by "the viewer is an admin" (links to the audit log)
+}
+
+type drawnCharts struct {
+	at   time.Time // the GeneratedAt of the figures drawn
+	html [2]template.HTML
+}
+
+// dashboardCharts draws the sign-ups and logins charts (partials/
+// admin_chart), or returns them as drawn for these figures. With
+// VIEWS_DIR (a designer at work) they are drawn every time.
+func (h *Handler) dashboardCharts(st *models.Stats, admin bool) ([2]template.HTML, error) {
+	c := &h.charts
+	if !h.Opts.Development {
+		c.mu.Lock()
+		d, ok := c.drawn[admin]
+		c.mu.Unlock()
+		if ok && d.at.Equal(st.GeneratedAt) {
+			return d.html, nil
+		}
+	}
+	signups := newDayChart("signups", "Sign-ups per day", "sign-up", st.SignupsPerDay, func(day string) string {
 		return "/admin/users?" + url.Values{"created_from": {day}, "created_to": {day}}.Encode()
 	})
-	loginChart := newDayChart("logins", "Logins per day", "login", st.LoginsPerDay, func(day string) string {
+	logins := newDayChart("logins", "Logins per day", "login", st.LoginsPerDay, func(day string) string {
 		if !admin {
 			return ""
 		}
 		return "/admin/events?" + url.Values{"action": {models.EvLogin}, "since": {day}, "until": {day}}.Encode()
 	})
-	age := int(h.Users.Now().Sub(st.GeneratedAt) / time.Second)
-	return h.render(c, tplAdminDashboard, Page{Title: "Console", Data: fiber.Map{
-		"Section":     "dashboard",
-		"Stats":       st,
-		"Types":       types,
-		"Roles":       roles,
-		"Online":      online,
-		"SignupChart": signupChart,
-		"LoginChart":  loginChart,
-		"Signups":     userPtrs(signups),
-		"Logins":      logins,
-		"Age":         max(age, 0),
-	}})
+	var out [2]template.HTML
+	for i, ch := range []dayChart{signups, logins} {
+		var buf bytes.Buffer
+		if err := h.Views.Render(&buf, "partials/admin_chart", ch); err != nil {
+			return out, templateError("partials/admin_chart", err)
+		}
+		out[i] = template.HTML(buf.String()) //nolint:gosec // drawn by html/template above
+	}
+	c.mu.Lock()
+	if c.drawn == nil {
+		c.drawn = map[bool]drawnCharts{}
+	}
+	c.drawn[admin] = drawnCharts{at: st.GeneratedAt, html: out}
+	c.mu.Unlock()
+	return out, nil
 }
 
 // dayChart is a bar chart of one count per day, laid out here so that the
@@ -100,21 +144,27 @@ type dayChart struct {
 	Total, Max      int
 	MaxDay          string
 	Summary         string // "41 sign-ups in the last 30 days, most on 2 Jan (7)"
+	AxisX           int    // right end of the y-axis labels
+	LabelsY         int    // baseline of the x-axis labels
+	HitY, HitH      int
 }
 
 type chartBar struct {
 	X, Y, W, H int
+	HitX, HitW int    // the taller, wider target around the bar
 	Day        string // YYYY-MM-DD
 	Label      string // 2 Jan
-	Count      int
+	Count      string // 1,234
+	Title      string // 2 Jan: 3 sign-ups
 	URL        string
 	ShowLabel  bool // an x-axis label under this bar
 	LabelX     int
 }
 
 type chartTick struct {
-	Y     int
-	Value int
+	Y      int
+	LabelY int
+	Value  string
 }
 
 // Chart geometry, in viewBox units.
@@ -131,6 +181,8 @@ func newDayChart(id, title, noun string, days []models.DayCount, link func(day s
 	ch := dayChart{ID: id, Title: title, Noun: noun, PlotLeft: chartLeft, PlotTop: chartTop,
 		PlotBottom: chartTop + chartPlotH}
 	ch.Width = chartLeft + len(days)*chartSlot + 8
+	ch.AxisX, ch.LabelsY = chartLeft-6, ch.PlotBottom+18
+	ch.HitY, ch.HitH = chartTop, chartPlotH
 	ch.Height = chartTop + chartPlotH + chartBottom
 	ch.PlotRight = ch.Width - 4
 	for _, d := range days {
@@ -144,7 +196,8 @@ func newDayChart(id, title, noun string, days []models.DayCount, link func(day s
 		top = 2 // an empty chart still has an axis
 	}
 	for _, v := range []int{0, top / 2, top} {
-		ch.Ticks = append(ch.Ticks, chartTick{Y: ch.PlotBottom - v*chartPlotH/top, Value: v})
+		y := ch.PlotBottom - v*chartPlotH/top
+		ch.Ticks = append(ch.Ticks, chartTick{Y: y, LabelY: y + 4, Value: formatNumber(v)})
 	}
 	ch.Summary = plural(ch.Total, noun) + " in the last " + strconv.Itoa(len(days)) + " days"
 	if ch.Max > 0 {
@@ -156,9 +209,11 @@ func newDayChart(id, title, noun string, days []models.DayCount, link func(day s
 			h = 2
 		}
 		x := chartLeft + i*chartSlot + (chartSlot-chartBarW)/2
+		label := dayLabel(d.Day)
 		ch.Bars = append(ch.Bars, chartBar{
-			X: x, Y: ch.PlotBottom - h, W: chartBarW, H: h,
-			Day: d.Day, Label: dayLabel(d.Day), Count: d.Count, URL: link(d.Day),
+			X: x, Y: ch.PlotBottom - h, W: chartBarW, H: h, HitX: x - 3, HitW: chartBarW + 6,
+			Day: d.Day, Label: label, Count: formatNumber(d.Count), URL: link(d.Day),
+			Title:     label + ": " + plural(d.Count, noun),
 			ShowLabel: (len(days)-1-i)%7 == 0, LabelX: x + chartBarW/2,
 		})
 	}

@@ -45,6 +45,8 @@ type Handler struct {
 	// ChangeEmail, when set, handles the settings form instead of a direct
 	// update (the mail flows confirm a new address before it takes effect).
 	ChangeEmail func(c *fiber.Ctx, p models.ProfilePatch) error
+
+	charts chartCache // the console's drawn charts; see admin_dashboard.go
 }
 
 // Locals keys.

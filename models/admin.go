@@ -46,21 +46,30 @@ func (f *Filter) Sanitize(defaultLimit int) map[string]string {
 // consoleCache keeps what the console would otherwise recompute on every
 // page at a million accounts: the totals of recent searches and audit-log
 // filters (a total means reading every match), the pages of recent
-// searches, and the last dashboard figures. Every change made through the
-// service clears the searches and their totals (invalidateStats).
+// searches, the dashboard's latest sign-ups and logins, and the last
+// dashboard figures. An entry is fresh for StatsTTL; once stale, the first
+// request recomputes it while the others keep getting the stale one, so
+// that a million-row count never makes every visitor wait at once. Every
+// change made through the service drops all entries (invalidateStats), so
+// that nobody sees a stale page after a change.
 type consoleCache struct {
 	mu        sync.Mutex
-	entries   map[string]cacheEntry
+	entries   map[string]*cacheEntry
 	lastStats atomic.Pointer[Stats]
 }
 
 type cacheEntry struct {
-	value any // int (a total) or Page[User]
-	at    time.Time
+	value      any
+	at         time.Time
+	refreshing bool
 }
 
 // maxConsoleCache bounds the cache; past it, the older half goes.
 const maxConsoleCache = 1024
+
+// staleFor is how long past its TTL an entry may still be served while it
+// is recomputed (longer means its recompute failed: compute anew).
+const staleFor = 4
 
 func (c *consoleCache) clear() {
 	c.mu.Lock()
@@ -68,21 +77,38 @@ func (c *consoleCache) clear() {
 	c.mu.Unlock()
 }
 
-func (c *consoleCache) get(key string, now time.Time, ttl time.Duration) (any, bool) {
+// lookup finds key: ok when there is a value to use, refresh when the
+// caller should recompute it (none yet, or stale and nobody else is on it).
+func (c *consoleCache) lookup(key string, now time.Time, ttl time.Duration) (v any, ok, refresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || now.Sub(e.at) >= ttl {
-		return nil, false
+	e := c.entries[key]
+	switch {
+	case e == nil || now.Sub(e.at) >= staleFor*ttl:
+		return nil, false, true
+	case now.Sub(e.at) < ttl:
+		return e.value, true, false
+	case e.refreshing:
+		return e.value, true, false
 	}
-	return e.value, true
+	e.refreshing = true
+	return e.value, true, true
+}
+
+// done ends a refresh that failed, so that the next request tries again.
+func (c *consoleCache) done(key string) {
+	c.mu.Lock()
+	if e := c.entries[key]; e != nil {
+		e.refreshing = false
+	}
+	c.mu.Unlock()
 }
 
 func (c *consoleCache) put(key string, v any, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
-		c.entries = map[string]cacheEntry{}
+		c.entries = map[string]*cacheEntry{}
 	}
 	if len(c.entries) >= maxConsoleCache {
 		times := make([]time.Time, 0, len(c.entries))
@@ -97,15 +123,37 @@ func (c *consoleCache) put(key string, v any, at time.Time) {
 			}
 		}
 	}
-	c.entries[key] = cacheEntry{value: v, at: at}
+	c.entries[key] = &cacheEntry{value: v, at: at}
+}
+
+// cached answers key from the console cache, or computes it (see
+// consoleCache). T must be safe to share between requests: values are
+// handed out as they are, so slices in them are read, never changed.
+func cached[T any](s *Service, key string, compute func() (T, error)) (T, error) {
+	now := s.opts.Now()
+	v, ok, refresh := s.console.lookup(key, now, s.opts.StatsTTL)
+	if !refresh {
+		return v.(T), nil
+	}
+	fresh, err := compute()
+	if err != nil {
+		s.console.done(key)
+		if ok { // a stale answer beats an error page
+			s.log.WarnContext(context.Background(), "console cache: recompute failed, serving the previous one", "key", key, "err", err)
+			return v.(T), nil
+		}
+		return fresh, err
+	}
+	s.console.put(key, fresh, now)
+	return fresh, nil
 }
 
 // ConsoleList is List for the console. A search (or a date range), which
-// List answers by reading every match to count them, keeps its total for
-// StatsTTL, and each of its pages too, so that paging, sorting back and
-// forth and reloading don't search a million accounts again; any change
-// made through the service clears them. Other filters go straight to
-// List, whose totals come from the census.
+// List answers by reading every match to count them, keeps its total, and
+// each of its pages, in the console cache, so that paging, sorting back
+// and forth and reloading don't search a million accounts again. Other
+// filters go straight to List, whose totals come from the census. The
+// page's Items are shared: read them, don't change them.
 func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error) {
 	if err := f.Normalize(DefaultLimit); err != nil {
 		return Page[User]{}, err
@@ -113,58 +161,62 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	if f.Search == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
 		return s.List(ctx, f)
 	}
-	now, ttl := s.opts.Now(), s.opts.StatsTTL
 	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
 		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch)
-	pageKey := fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort)
-	if v, ok := s.console.get(pageKey, now, ttl); ok {
-		p := v.(Page[User])
-		p.Items = slices.Clone(p.Items) // the caller may change its copy
-		return p, nil
-	}
-	items := []User{}
-	q := s.db.NewSelect().Model(&items)
-	s.applyFilter(q, f)
-	total, ok := s.console.get(where, now, ttl)
-	if !ok {
-		n, err := q.Count(ctx)
+	return cached(s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
+		items := []User{}
+		q := s.db.NewSelect().Model(&items)
+		s.applyFilter(q, f)
+		total, err := cached(s, where, func() (int, error) {
+			n, err := q.Count(ctx)
+			return int(n), err
+		})
 		if err != nil {
 			return Page[User]{}, err
 		}
-		total = int(n)
-		s.console.put(where, int(n), now)
-	}
-	err := q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit)).Scan(ctx)
-	if err != nil {
-		return Page[User]{}, err
-	}
-	p := Page[User]{Items: items, Total: total.(int), Page: f.Page, Limit: f.Limit}
-	s.console.put(pageKey, Page[User]{Items: slices.Clone(items), Total: p.Total, Page: p.Page, Limit: p.Limit}, now)
-	return p, nil
+		err = q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit)).Scan(ctx)
+		return Page[User]{Items: items, Total: total, Page: f.Page, Limit: f.Limit}, err
+	})
 }
 
 // ConsoleEvents is Events for the console's audit log: the rows are read
-// each time, the total of a filter is kept for StatsTTL (counting a
-// million events on every page is what would cost).
+// each time, the total of a filter comes from the console cache (counting
+// a million events on every page is what would cost).
 func (s *Service) ConsoleEvents(ctx context.Context, f EventFilter) (Page[Event], error) {
 	f.normalize()
 	items := []Event{}
 	q := s.eventsQuery(&items, f)
-	now := s.opts.Now()
 	key := fmt.Sprintf("events|%d|%d|%q|%d|%d", f.ActorID, f.TargetID, f.Action, f.Since.Unix(), f.Until.Unix())
-	total, ok := s.console.get(key, now, s.opts.StatsTTL)
-	if !ok {
+	total, err := cached(s, key, func() (int, error) {
 		n, err := q.Count(ctx)
-		if err != nil {
-			return Page[Event]{}, err
-		}
-		total = int(n)
-		s.console.put(key, int(n), now)
+		return int(n), err
+	})
+	if err != nil {
+		return Page[Event]{}, err
 	}
 	if err := q.Scan(ctx); err != nil {
 		return Page[Event]{}, err
 	}
-	return Page[Event]{Items: items, Total: max(total.(int), len(items)), Page: f.Page, Limit: f.Limit}, nil
+	return Page[Event]{Items: items, Total: max(total, len(items)), Page: f.Page, Limit: f.Limit}, nil
+}
+
+// Latest is what the dashboard lists besides its figures.
+type Latest struct {
+	Signups []User  // newest accounts
+	Logins  []Event // newest sign-ins, with the account as Target
+}
+
+// ConsoleLatest returns the n newest accounts and sign-ins, from the
+// console cache (shared: read them, don't change them).
+func (s *Service) ConsoleLatest(ctx context.Context, n int) (Latest, error) {
+	return cached(s, "latest|"+strconv.Itoa(n), func() (Latest, error) {
+		signups, err := s.LatestSignups(ctx, n)
+		if err != nil {
+			return Latest{}, err
+		}
+		logins, err := s.LatestEvents(ctx, EvLogin, n)
+		return Latest{Signups: signups, Logins: logins}, err
+	})
 }
 
 func levelKey(l *int) string {
