@@ -6,5 +6,9 @@ import "context"
 // benchmarks' cold figures.
 func ComputeStats(ctx context.Context, s *Service) (*Stats, error) { return s.computeStats(ctx) }
 
-// ForgetPastDays drops the cached per-day counts of the days before today.
-func ForgetPastDays(s *Service) { s.forgetPastDays() }
+// ForgetStatsCaches drops the census and the per-day counts of the days
+// before today, so that the next figures are counted from scratch.
+func ForgetStatsCaches(s *Service) {
+	s.forgetCensus()
+	s.forgetPastDays()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -124,6 +125,20 @@ func wantConflict(t *testing.T, err error, field string) {
 	var ce *models.ConflictError
 	if !errors.As(err, &ce) || ce.Field != field {
 		t.Fatalf("want a conflict on %q, got %v", field, err)
+	}
+}
+
+// checkCensus fails unless the figures this service kept up to date
+// through its own changes equal a count from scratch.
+func (e *env) checkCensus() {
+	e.t.Helper()
+	kept, err := e.svc.Stats(e.ctx)
+	e.check(err)
+	models.ForgetStatsCaches(e.svc)
+	counted, err := models.ComputeStats(e.ctx, e.svc)
+	e.check(err)
+	if kept.Total != counted.Total || !maps.Equal(kept.ByType, counted.ByType) || !maps.Equal(kept.ByRole, counted.ByRole) {
+		e.t.Fatalf("figures kept %d %v %v, counted %d %v %v", kept.Total, kept.ByType, kept.ByRole, counted.Total, counted.ByType, counted.ByRole)
 	}
 }
 

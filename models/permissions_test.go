@@ -226,6 +226,10 @@ func TestPermissionMatrix(t *testing.T) {
 		// Another active superadmin, so that the last-superadmin rule stays
 		// out of the way of rows that make superadmins banned or inactive.
 		e.user("keeper", 10, active)
+		if _, err := e.svc.Stats(e.ctx); err != nil { // the census follows the rows from here
+			t.Fatal(err)
+		}
+		defer e.checkCensus()
 		for i, r := range rows {
 			actor := e.user(fmt.Sprintf("actor%d", i), r.actorLevel, r.actorType)
 			target := actor

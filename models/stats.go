@@ -45,30 +45,65 @@ func (s *Service) Stats(ctx context.Context) (*Stats, error) {
 	return st, nil
 }
 
+// invalidateStats drops every cached figure after a change, the census
+// included (it is counted again on its next use).
 func (s *Service) invalidateStats() {
+	s.dropFigures()
+	s.cache.censusMu.Lock()
+	s.cache.census = nil
+	s.cache.gen++
+	s.cache.censusMu.Unlock()
+}
+
+// accountMoved is invalidateStats for the creation (from nil), type or
+// level change, or purge (to nil) of one account made here: the census
+// follows it instead of counting a million rows again.
+func (s *Service) accountMoved(from, to *cell) {
+	s.dropFigures()
+	c := &s.cache
+	c.censusMu.Lock()
+	defer c.censusMu.Unlock()
+	c.gen++
+	if c.census == nil || (from != nil && to != nil && *from == *to) {
+		return
+	}
+	if from != nil {
+		c.census.n[*from]--
+	}
+	if to != nil {
+		c.census.n[*to]++
+	}
+}
+
+// dropFigures drops the figures made from the census and the console's
+// cached pages, so that nobody sees a stale page after a change.
+func (s *Service) dropFigures() {
 	s.statsMu.Lock()
 	s.stats = nil
 	s.statsMu.Unlock()
 	s.countsMu.Lock()
 	s.counts = nil
 	s.countsMu.Unlock()
-	s.cache.censusMu.Lock()
-	s.cache.census = nil
-	s.cache.censusMu.Unlock()
 	s.console.clear()
 }
 
+// cellOf is the census cell of an account.
+func cellOf(u *User) *cell { return &cell{u.Type, u.Level} }
+
 // statsCache keeps what the figures are made of. The census (accounts per
 // type and level) answers the dashboard, the home page and the totals of
-// unsearched lists without counting a million rows each time; it lives as
-// long as Stats does and is cleared with it. The per-day counts of the days
-// before today only change through a seed or a purge, so they are kept for
-// pastDaysTTL and only today is counted again.
+// unsearched lists without counting a million rows each time: it is
+// counted at most once per StatsTTL (to see other processes' changes),
+// and this service's own changes move it along in between. The per-day
+// counts of the days before today only change through a seed or a purge,
+// so they are kept for pastDaysTTL and only today is counted again.
 type statsCache struct {
-	censusMu sync.Mutex
-	census   *census
-	daysMu   sync.Mutex
-	days     *pastDays
+	recountMu sync.Mutex // one count of the census at a time
+	censusMu  sync.Mutex
+	census    *census
+	gen       uint64 // changes seen; a count that overlapped one is kept briefly
+	daysMu    sync.Mutex
+	days      *pastDays
 }
 
 // cell is one account type at one level.
@@ -107,21 +142,46 @@ func (s *Service) countCells(ctx context.Context) (map[cell]int, error) {
 	return cells, nil
 }
 
-// cells returns the census, from the cache when it is fresh.
+// cells returns (a copy of) the census, counted again when it is older
+// than StatsTTL. Readers wait for one count rather than each running one;
+// writers don't wait for it.
 func (s *Service) cells(ctx context.Context) (map[cell]int, error) {
 	c := &s.cache
-	c.censusMu.Lock()
-	defer c.censusMu.Unlock()
-	if c.census != nil && s.opts.Now().Sub(c.census.at) < s.opts.StatsTTL {
-		return c.census.n, nil
+	if n := s.freshCells(); n != nil {
+		return n, nil
 	}
+	c.recountMu.Lock()
+	defer c.recountMu.Unlock()
+	if n := s.freshCells(); n != nil {
+		return n, nil // counted by whoever held the lock
+	}
+	c.censusMu.Lock()
+	gen := c.gen
+	c.censusMu.Unlock()
 	at := s.opts.Now()
 	n, err := s.countCells(ctx)
 	if err != nil {
 		return nil, err
 	}
+	c.censusMu.Lock()
+	defer c.censusMu.Unlock()
+	if c.gen != gen {
+		// A change landed while counting: whether the count saw it is
+		// unknown, so this count only stands for a second.
+		at = at.Add(time.Second - s.opts.StatsTTL)
+	}
 	c.census = &census{n: n, at: at}
-	return n, nil
+	return maps.Clone(n), nil
+}
+
+func (s *Service) freshCells() map[cell]int {
+	c := &s.cache
+	c.censusMu.Lock()
+	defer c.censusMu.Unlock()
+	if c.census != nil && s.opts.Now().Sub(c.census.at) < s.opts.StatsTTL {
+		return maps.Clone(c.census.n)
+	}
+	return nil
 }
 
 // countMatching adds up the census cells that f selects (f without a
@@ -151,13 +211,10 @@ func (s *Service) computeStats(ctx context.Context) (*Stats, error) {
 	for w := range Types {
 		st.ByType[w] = 0
 	}
-	cells, err := s.countCells(ctx)
+	cells, err := s.cells(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.cache.censusMu.Lock()
-	s.cache.census = &census{n: cells, at: s.opts.Now()}
-	s.cache.censusMu.Unlock()
 	for c, n := range cells {
 		st.Total += n
 		for w, t := range Types {
@@ -213,6 +270,13 @@ func (s *Service) pastDays(ctx context.Context, since, today time.Time) (*pastDa
 	}
 	c.days = d
 	return d, nil
+}
+
+// forgetCensus drops the census, to be counted again.
+func (s *Service) forgetCensus() {
+	s.cache.censusMu.Lock()
+	s.cache.census = nil
+	s.cache.censusMu.Unlock()
 }
 
 // forgetPastDays drops the per-day cache, after a change to past days (a seed).

@@ -164,7 +164,7 @@ func (s *Service) insert(ctx context.Context, n NewUser, verified bool) (*User, 
 	if _, err := s.db.NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
 		return nil, conflictOr(err)
 	}
-	s.invalidateStats()
+	s.accountMoved(nil, cellOf(u))
 	return u, nil
 }
 
@@ -233,7 +233,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		}
 	}
 
-	var out *User
+	var out, before *User
 	var changed []string
 	var typeEvent string
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -241,6 +241,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		if err != nil {
 			return err
 		}
+		before = u
 		if err := Authorize(by.User, ActEdit, u); err != nil {
 			return err
 		}
@@ -360,7 +361,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		return nil, err
 	}
 	if len(changed) > 0 || typeEvent != "" {
-		s.invalidateStats()
+		s.accountMoved(cellOf(before), cellOf(out))
 	}
 	return out, nil
 }
@@ -465,12 +466,13 @@ type transition struct {
 // apply runs an action on one account in a transaction: authorization,
 // the last-superadmin rule, the update, ending sessions and the event.
 func (s *Service) apply(ctx context.Context, by Actor, id int64, t transition, detail string) (*User, error) {
-	var out *User
+	var out, before *User
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		before = u
 		if err := Authorize(by.User, t.act, u); err != nil {
 			return err
 		}
@@ -504,7 +506,7 @@ func (s *Service) apply(ctx context.Context, by Actor, id int64, t transition, d
 	if err != nil {
 		return nil, err
 	}
-	s.invalidateStats()
+	s.accountMoved(cellOf(before), cellOf(out))
 	return out, nil
 }
 
@@ -586,11 +588,13 @@ func (s *Service) RevokeSessions(ctx context.Context, by Actor, id int64) (*User
 // Purge hard-deletes a soft-deleted account (superadmin only). Its events
 // stay, with the account's name in their detail.
 func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
+	var gone *User
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		gone = u
 		if err := Authorize(by.User, ActPurge, u); err != nil {
 			return err
 		}
@@ -601,7 +605,7 @@ func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 		return err
 	})
 	if err == nil {
-		s.invalidateStats()
+		s.accountMoved(cellOf(gone), nil)
 		s.forgetPastDays() // its sign-up day has one fewer
 	}
 	return err

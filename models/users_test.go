@@ -547,6 +547,9 @@ func TestLastSuperadmin(t *testing.T) {
 	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
 		e := newEnv(t, db)
 		root := e.user("root", 10, models.TypeActive)
+		_, err := e.svc.Stats(e.ctx)
+		e.check(err)
+		defer e.checkCensus()
 		e.user("gone", 10, models.TypeDeleted)     // not active: doesn't count
 		e.user("banned", 10, models.TypeBanned)    // nor this one
 		e.user("waiting", 10, models.TypeInactive) // nor this one
