@@ -72,6 +72,14 @@ func BenchmarkUsers(b *testing.B) {
 			}
 		}
 	})
+	// The floor under every query: one round trip to the database.
+	b.Run("RoundTrip", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.ExecContext(ctx, "SELECT 1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("Get", func(b *testing.B) {
 		r := rand.New(rand.NewPCG(1, 2))
 		for b.Loop() {
