@@ -7,6 +7,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"net"
 	"os"
 	"os/exec"
@@ -160,15 +161,15 @@ func (s *site) openBrowser(name string) *browser {
 			t.Errorf("browser %s: the page reported: %s", name, p)
 		}
 	})
-	go b.watchConsole()
+	go b.watchConsole(chromedp.Console(ctx)) // subscribed before the first page
 	return b
 }
 
 // watchConsole keeps the pages' script errors and Content-Security-Policy
 // violations (an inline style or script slipped into a template), which the
 // test reports as failures when it ends.
-func (b *browser) watchConsole() {
-	for m, err := range chromedp.Console(b.ctx) {
+func (b *browser) watchConsole(msgs iter.Seq2[chromedp.ConsoleMessage, error]) {
+	for m, err := range msgs {
 		if err != nil {
 			return
 		}
