@@ -55,6 +55,8 @@ func (f *Filter) Sanitize(defaultLimit int) map[string]string {
 type consoleCache struct {
 	mu        sync.Mutex
 	entries   map[string]*cacheEntry
+	inflight  map[string]chan struct{} // first computations under way
+	gen       uint64                   // bumped by clear: older computations aren't kept
 	lastStats atomic.Pointer[Stats]
 }
 
@@ -74,39 +76,59 @@ const staleFor = 4
 func (c *consoleCache) clear() {
 	c.mu.Lock()
 	c.entries = nil
+	c.gen++
 	c.mu.Unlock()
 }
 
-// lookup finds key: ok when there is a value to use, refresh when the
-// caller should recompute it (none yet, or stale and nobody else is on it).
-func (c *consoleCache) lookup(key string, now time.Time, ttl time.Duration) (v any, ok, refresh bool) {
+// lookup finds key. ok: there is a value to use. refresh: the caller
+// should compute it (none yet, or stale and nobody else is on it); gen is
+// then to be handed back to put. wait: someone else is computing the first
+// value; wait for it to close and look again.
+func (c *consoleCache) lookup(key string, now time.Time, ttl time.Duration) (v any, ok, refresh bool, gen uint64, wait <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[key]
 	switch {
 	case e == nil || now.Sub(e.at) >= staleFor*ttl:
-		return nil, false, true
+		if ch := c.inflight[key]; ch != nil {
+			return nil, false, false, 0, ch
+		}
+		if c.inflight == nil {
+			c.inflight = map[string]chan struct{}{}
+		}
+		c.inflight[key] = make(chan struct{})
+		return nil, false, true, c.gen, nil
 	case now.Sub(e.at) < ttl:
-		return e.value, true, false
+		return e.value, true, false, 0, nil
 	case e.refreshing:
-		return e.value, true, false
+		return e.value, true, false, 0, nil
 	}
 	e.refreshing = true
-	return e.value, true, true
+	return e.value, true, true, c.gen, nil
 }
 
-// done ends a refresh that failed, so that the next request tries again.
+// done ends a computation, kept or not: the waiters look again, and a
+// failed refresh lets the next request try.
 func (c *consoleCache) done(key string) {
 	c.mu.Lock()
 	if e := c.entries[key]; e != nil {
 		e.refreshing = false
 	}
+	if ch := c.inflight[key]; ch != nil {
+		close(ch)
+		delete(c.inflight, key)
+	}
 	c.mu.Unlock()
 }
 
-func (c *consoleCache) put(key string, v any, at time.Time) {
+// put keeps a value computed from gen on; a value computed before a clear
+// is dropped (it may predate the change).
+func (c *consoleCache) put(key string, v any, at time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.entries == nil {
 		c.entries = map[string]*cacheEntry{}
 	}
@@ -127,25 +149,36 @@ func (c *consoleCache) put(key string, v any, at time.Time) {
 }
 
 // cached answers key from the console cache, or computes it (see
-// consoleCache). T must be safe to share between requests: values are
+// consoleCache); concurrent first requests for a key wait for one
+// computation. T must be safe to share between requests: values are
 // handed out as they are, so slices in them are read, never changed.
-func cached[T any](s *Service, key string, compute func() (T, error)) (T, error) {
-	now := s.opts.Now()
-	v, ok, refresh := s.console.lookup(key, now, s.opts.StatsTTL)
-	if !refresh {
-		return v.(T), nil
-	}
-	fresh, err := compute()
-	if err != nil {
+func cached[T any](ctx context.Context, s *Service, key string, compute func() (T, error)) (T, error) {
+	for {
+		now := s.opts.Now()
+		v, ok, refresh, gen, wait := s.console.lookup(key, now, s.opts.StatsTTL)
+		if wait != nil {
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				var zero T
+				return zero, ctx.Err()
+			}
+		}
+		if !refresh {
+			return v.(T), nil
+		}
+		fresh, err := compute()
+		if err == nil {
+			s.console.put(key, fresh, now, gen)
+		}
 		s.console.done(key)
-		if ok { // a stale answer beats an error page
-			s.log.WarnContext(context.Background(), "console cache: recompute failed, serving the previous one", "key", key, "err", err)
+		if err != nil && ok { // a stale answer beats an error page
+			s.log.WarnContext(ctx, "console cache: recompute failed, serving the previous one", "key", key, "err", err)
 			return v.(T), nil
 		}
 		return fresh, err
 	}
-	s.console.put(key, fresh, now)
-	return fresh, nil
 }
 
 // ConsoleList is List for the console. A search (or a date range), which
@@ -163,11 +196,11 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	}
 	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
 		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch)
-	return cached(s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
+	return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
 		items := []User{}
 		q := s.db.NewSelect().Model(&items)
 		s.applyFilter(q, f)
-		total, err := cached(s, where, func() (int, error) {
+		total, err := cached(ctx, s, where, func() (int, error) {
 			n, err := q.Count(ctx)
 			return int(n), err
 		})
@@ -187,7 +220,7 @@ func (s *Service) ConsoleEvents(ctx context.Context, f EventFilter) (Page[Event]
 	items := []Event{}
 	q := s.eventsQuery(&items, f)
 	key := fmt.Sprintf("events|%d|%d|%q|%d|%d", f.ActorID, f.TargetID, f.Action, f.Since.Unix(), f.Until.Unix())
-	total, err := cached(s, key, func() (int, error) {
+	total, err := cached(ctx, s, key, func() (int, error) {
 		n, err := q.Count(ctx)
 		return int(n), err
 	})
@@ -209,7 +242,7 @@ type Latest struct {
 // ConsoleLatest returns the n newest accounts and sign-ins, from the
 // console cache (shared: read them, don't change them).
 func (s *Service) ConsoleLatest(ctx context.Context, n int) (Latest, error) {
-	return cached(s, "latest|"+strconv.Itoa(n), func() (Latest, error) {
+	return cached(ctx, s, "latest|"+strconv.Itoa(n), func() (Latest, error) {
 		signups, err := s.LatestSignups(ctx, n)
 		if err != nil {
 			return Latest{}, err
