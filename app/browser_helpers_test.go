@@ -174,8 +174,12 @@ func (b *browser) watchConsole(msgs iter.Seq2[chromedp.ConsoleMessage, error]) {
 			return
 		}
 		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+			text := m.Text
+			if m.URL != "" {
+				text += " (" + strings.TrimPrefix(m.URL, b.site.URL) + ")"
+			}
 			b.mu.Lock()
-			b.problems = append(b.problems, m.Text)
+			b.problems = append(b.problems, text)
 			b.mu.Unlock()
 		}
 	}
