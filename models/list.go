@@ -140,6 +140,17 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 			return Page[User]{}, err
 		}
 		total = countMatching(cells, f)
+	} else if phrase, ok := s.searchOnly(f); ok {
+		// SQLite: the search index has one row per account, so counting
+		// its matches spares reading every matching account.
+		if err := q.Scan(ctx); err != nil {
+			return Page[User]{}, err
+		}
+		n, err := s.db.NewSelect().TableExpr("users_fts").Where("users_fts MATCH ?", phrase).Count(ctx)
+		if err != nil {
+			return Page[User]{}, err
+		}
+		total = int(n)
 	} else {
 		n, err := q.ScanAndCount(ctx)
 		if err != nil {
@@ -190,11 +201,7 @@ func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
 		return
 	}
 	if utf8.RuneCountInString(term) >= 3 {
-		phrase := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
-		if !withEmail {
-			phrase = "{username name} : " + phrase
-		}
-		q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", phrase)
+		q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", ftsPhrase(term, withEmail))
 		return
 	}
 	if withEmail {
@@ -202,6 +209,26 @@ func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
 	} else {
 		q.Where(`(u.username LIKE ? ESCAPE '\' OR u.name LIKE ? ESCAPE '\')`, like, like)
 	}
+}
+
+// ftsPhrase is the FTS5 query for a literal substring (of three
+// characters or more) of the username, name and, withEmail, e-mail.
+func ftsPhrase(term string, withEmail bool) string {
+	phrase := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+	if !withEmail {
+		phrase = "{username name} : " + phrase
+	}
+	return phrase
+}
+
+// searchOnly returns the FTS5 query of a filter that is nothing but a
+// search the SQLite search index answers alone.
+func (s *Service) searchOnly(f Filter) (string, bool) {
+	if IsPostgres(s.db) || utf8.RuneCountInString(f.Search) < 3 || f.Type != "all" || f.Level != nil ||
+		f.Role != "" || f.Group != "" || !f.CreatedFrom.IsZero() || !f.CreatedBefore.IsZero() {
+		return "", false
+	}
+	return ftsPhrase(f.Search, !f.NoEmailSearch), true
 }
 
 func escapeLike(s string) string {

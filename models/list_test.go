@@ -158,6 +158,14 @@ func TestListSearch(t *testing.T) {
 			}
 		}
 
+		// Without the e-mail addresses (what a moderator may search).
+		for term, want := range map[string]string{"example.org": "", "ORG": "", "bob": "bob.iceman", "lidd": "Alice", "@": ""} {
+			p := e.list(models.Filter{Search: term, NoEmailSearch: true})
+			if got := strings.Join(names(p), " "); got != want || p.Total != len(p.Items) {
+				t.Errorf("search %q without e-mail: got %q (total %d), want %q", term, got, p.Total, want)
+			}
+		}
+
 		// Search follows renames.
 		u, err := e.svc.GetByUsername(e.ctx, "plain")
 		e.check(err)
