@@ -1,8 +1,8 @@
 package app_test
 
-// Journeys in headless Chromium (issue 4 and 5): what a person does with
-// the mouse and keyboard (on SQLite, see browserDBs). Screenshots of every page go
-// to app/testdata/artifacts/<test>/ (see browser_helpers_test.go).
+// Journeys in headless Chromium (issues 4 and 5): what a person does with
+// the mouse and keyboard, on SQLite (see browserDBs). Screenshots of every
+// page go to app/testdata/artifacts/<test>/ (see browser_helpers_test.go).
 
 import (
 	"context"
@@ -35,6 +35,7 @@ func eachDBSite(t *testing.T, fn func(t *testing.T, s *site)) {
 // the service's clock, so the next view of / shows the current numbers.
 func freshCounts(s *site) { s.Clock.Advance(20 * time.Second) }
 
+// badge reads the home page's online counts from #online-badge.
 func (b *browser) badge() (users, guests int) {
 	b.t.Helper()
 	u, err1 := strconv.Atoi(b.attr("#online-badge", "data-users"))
