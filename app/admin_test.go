@@ -507,6 +507,9 @@ func TestConsoleListFilters(t *testing.T) {
 				t.Errorf("%s: total %d, want %d", q, got, want)
 			}
 		}
+		if res := alice.Get("/admin/users?search=carol"); !strings.Contains(res.Body, `<td class="email">carol@example.com`) {
+			t.Errorf("the admin's list doesn't show carol's address")
+		}
 		// Rows carry the hooks; the first page by username starts with admin2.
 		res := alice.Get("/admin/users?sort=username")
 		first := regexp.MustCompile(`<tr class="user-row" data-id="(\d+)">`).FindStringSubmatch(res.Body)

@@ -47,6 +47,7 @@ type Handler struct {
 	ChangeEmail func(c *fiber.Ctx, p models.ProfilePatch) error
 
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
+	rows   rowCache   // the console user list's drawn rows; see admin_users.go
 }
 
 // Locals keys.
