@@ -582,6 +582,7 @@ func TestConsoleOnlineAndEvents(t *testing.T) {
 	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
 		newConsole(env)
 		guest := env.Client()
+		guest.Get("/") // a first visit sets the visitor cookie; the guest counts from its next page
 		guest.Get("/")
 		env.SignedIn("bob").Get("/dashboard")
 		alice := env.SignedIn("alice")

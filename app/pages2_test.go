@@ -1,11 +1,14 @@
 package app_test
 
 import (
+	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models"
@@ -151,8 +154,16 @@ func TestBodyLimit(t *testing.T) {
 	}
 	go func() { _ = env.Server.Fiber.Listener(ln) }()
 	t.Cleanup(func() { _ = env.Server.Fiber.Shutdown() })
-	body := "login=" + strings.Repeat("a", 2<<20)
-	res, err := http.Post("http://"+ln.Addr().String()+"/login", "application/x-www-form-urlencoded", strings.NewReader(body))
+	// Announce a 2 MiB body and send only the headers: the server must
+	// refuse it from the Content-Length alone, without reading it.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n", 2<<20)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

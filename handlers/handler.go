@@ -48,6 +48,8 @@ type Handler struct {
 
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go
+
+	guestHome pageCache // the home page as every visitor without a session sees it
 }
 
 // Locals keys.
@@ -83,12 +85,21 @@ type Page struct {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// render draws a page inside the layout. Every template gets: Title, Me,
-// Flashes, CSRF, Path, RequestID, Site, Registration, Dev, plus the
-// handler's own keys. The page is drawn first and handed to the layout as
-// Content, so that pages render in parallel (the engine's own layout
-// mechanism takes a global lock).
+// render draws a page inside the layout and sends it. Every template
+// gets: Title, Me, Flashes, CSRF, Path, RequestID, Site, Registration,
+// Version, plus the handler's own keys.
 func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
+	body, err := h.draw(c, name, p)
+	if err != nil {
+		return err
+	}
+	return sendPage(c, p.Status, body)
+}
+
+// draw renders a page inside the layout. The page is drawn first and
+// handed to the layout as Content, so that pages render in parallel (the
+// engine's own layout mechanism takes a global lock).
+func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
 	data := fiber.Map{
 		"Title":        p.Title,
 		"Me":           Me(c),
@@ -107,25 +118,51 @@ func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 	buf.Reset()
 	defer bufPool.Put(buf)
 	if err := h.Views.Render(buf, name, data); err != nil {
-		return templateError(name, err)
+		return nil, templateError(name, err)
 	}
 	data["Content"] = template.HTML(buf.String()) //nolint:gosec // rendered by html/template above
 	out := bufPool.Get().(*bytes.Buffer)
 	out.Reset()
 	defer bufPool.Put(out)
 	if err := h.Views.Render(out, "layouts/main", data); err != nil {
-		return templateError("layouts/main", err)
+		return nil, templateError("layouts/main", err)
 	}
-	status := p.Status
+	// A copy: Send keeps the slice until the response is written, and out
+	// goes back to the pool for another request when draw returns.
+	return bytes.Clone(out.Bytes()), nil
+}
+
+// sendPage sends a drawn page (status 0 means 200).
+func sendPage(c *fiber.Ctx, status int, body []byte) error {
 	if status == 0 {
 		status = http.StatusOK
 	}
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	// A copy: Send keeps the slice until the response is written, and out
-	// goes back to the pool for another request when render returns.
-	return c.Send(bytes.Clone(out.Bytes()))
+	return c.Send(body)
+}
+
+// pageCache keeps one drawn page and the key it was drawn for.
+type pageCache struct {
+	mu   sync.Mutex
+	key  string
+	body []byte
+}
+
+func (pc *pageCache) get(key string) []byte {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.key == key {
+		return pc.body
+	}
+	return nil
+}
+
+func (pc *pageCache) put(key string, body []byte) {
+	pc.mu.Lock()
+	pc.key, pc.body = key, body
+	pc.mu.Unlock()
 }
 
 // TemplateError is a template that failed to parse or execute.

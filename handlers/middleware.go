@@ -72,7 +72,8 @@ func (h *Handler) RequireLevel(level int) fiber.Handler {
 const guestCookie = "wm_visitor"
 
 // TrackPresence marks the visitor online on the page it asked for
-// (throttled by the service: most requests write nothing).
+// (throttled by the service: most requests write nothing). Guests are
+// told apart by an anonymous cookie and counted once they send it back.
 func (h *Handler) TrackPresence(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodGet {
 		return c.Next()
@@ -84,10 +85,13 @@ func (h *Handler) TrackPresence(c *fiber.Ctx) error {
 	} else {
 		g := c.Cookies(guestCookie)
 		if len(g) != 32 || strings.Trim(g, "0123456789abcdef") != "" {
-			g = newID()
-			c.Cookie(&fiber.Cookie{Name: guestCookie, Value: g, Path: "/", HTTPOnly: true,
+			// A first visit: give the visitor its cookie and count it from
+			// its next page on, so clients that keep no cookies (crawlers,
+			// scripts) cost no presence write per request.
+			c.Cookie(&fiber.Cookie{Name: guestCookie, Value: newID(), Path: "/", HTTPOnly: true,
 				Secure: h.Sessions.store.Options.Secure, SameSite: fiber.CookieSameSiteLaxMode,
 				Expires: time.Now().Add(365 * 24 * time.Hour)})
+			return c.Next()
 		}
 		v.VisitorID = models.GuestVisitor(g)
 	}

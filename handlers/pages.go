@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,12 +19,32 @@ const (
 )
 
 // Home is the front page: who is online and how many accounts there are.
+//
+// Visitors without a session (no account, no message waiting) all see the
+// same page until the counts change, so it is drawn once per change of the
+// counts (at most every CountsTTL) — unless a designer put the CSRF token in
+// it, which is each visitor's own, or templates are being edited.
 func (h *Handler) Home(c *fiber.Ctx) error {
 	counts, err := h.Users.Counts(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return h.render(c, tplHome, Page{Title: "Home", Data: fiber.Map{"Counts": counts}})
+	// Not in development: there templates are re-read on every request.
+	guest := Me(c) == nil && !session(c).HasFlashes() && !h.Opts.Development
+	key := fmt.Sprintf("%d/%d/%d", counts.Members, counts.Guests, counts.Total)
+	if guest {
+		if body := h.guestHome.get(key); body != nil {
+			return sendPage(c, fiber.StatusOK, body)
+		}
+	}
+	body, err := h.draw(c, tplHome, Page{Title: "Home", Data: fiber.Map{"Counts": counts}})
+	if err != nil {
+		return err
+	}
+	if token, _ := c.Locals(localCSRF).(string); guest && (token == "" || !bytes.Contains(body, []byte(token))) {
+		h.guestHome.put(key, body)
+	}
+	return sendPage(c, fiber.StatusOK, body)
 }
 
 // Dashboard is the signed-in account's own page.

@@ -160,6 +160,15 @@ type Flash struct {
 	Text string
 }
 
+// HasFlashes reports whether messages wait to be shown.
+func (s *Session) HasFlashes() bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.s.Values[keyFlash]
+	return ok
+}
+
 // Flashes returns and removes the queued messages.
 func (s *Session) Flashes() []Flash {
 	if _, ok := s.s.Values[keyFlash]; !ok {
