@@ -87,9 +87,6 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/password/forgot/sent", h.ShowForgotSent)
 	app.Get("/password/reset/:token", h.ShowReset)
 	app.Post("/password/reset/:token", h.Reset)
-	app.Get("/admin/outbox", adminOnly, h.ShowOutbox)
-	app.Post("/admin/users/:id/reset", adminOnly, h.SendUserReset)
-	app.Post("/admin/users/:id/resend", adminOnly, h.ResendUserConfirmation)
 
 	// Console: everything under /admin needs staff (moderator, level ≥ 6);
 	// routes marked adminOnly need level ≥ 8.
@@ -108,9 +105,12 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Post("/users/:id/purge", superadminOnly, h.PurgeUser)
 	staff.Post("/users/:id/password", adminOnly, h.SetUserPassword)
 	staff.Post("/users/:id/confirm", adminOnly, h.ConfirmUserEmail)
-	staff.Post("/users/:id/sessions/revoke", h.RevokeUserSessions) // anyone on their own account; admins on lower levels
+	staff.Post("/users/:id/sessions/revoke", h.RevokeUserSessions)       // anyone on their own account; admins on lower levels
+	staff.Post("/users/:id/reset", adminOnly, h.SendUserReset)           // e-mail a password reset link
+	staff.Post("/users/:id/resend", adminOnly, h.ResendUserConfirmation) // e-mail the confirmation link again
 	staff.Get("/online", adminOnly, h.ShowOnline)
 	staff.Get("/events", adminOnly, h.ListEvents)
+	staff.Get("/outbox", adminOnly, h.ShowOutbox) // the e-mail the site sent (or holds, with no SMTP_URL)
 
 	// Console › API keys (admins): list, make (shown once), revoke.
 	staff.Get("/keys", adminOnly, h.ShowAPIKeys)
