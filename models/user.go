@@ -136,7 +136,11 @@ func (u *User) IsSuperadmin() bool {
 }
 
 // IsOnline reports whether the account was seen within window of now.
+// A banned or deleted account is not: its sessions ended with the change.
 func (u *User) IsOnline(now time.Time, window time.Duration) bool {
+	if u.Type == TypeBanned || u.Type == TypeDeleted {
+		return false
+	}
 	return u.LastSeenAt != nil && now.Sub(*u.LastSeenAt) <= window
 }
 
