@@ -315,8 +315,8 @@ func TestTemplateErrorsInDevelopmentAndProduction(t *testing.T) {
 			name, text, want string
 			inLayout         bool
 		}{
-			{"execution", "<h1>Home</h1>\n<p>\n{{.Counts.Total.Nope}}</p>\n", "home:3", true},
-			{"parse", "<h1>Home</h1>\n\n{{if .Me}}unclosed", "home:3", false},
+			{"execution", "<h1>Home</h1>\n<p>\n{{.Counts.Total.Nope}}</p>\n", "views/home.html:3", true},
+			{"parse", "<h1>Home</h1>\n\n{{if .Me}}unclosed", "views/home.html:3", false},
 		}
 		for _, br := range breaks {
 			write(home, br.text)
@@ -361,7 +361,7 @@ func TestTemplateErrorsInDevelopmentAndProduction(t *testing.T) {
 			t.Errorf("broken layout in production shows internals: %q", res.Body)
 		}
 		env.Server.Handler.Opts.Development = true
-		if res := c.Get("/"); !strings.Contains(res.Body, "main:3") {
+		if res := c.Get("/"); !strings.Contains(res.Body, "views/layouts/main.html:3") {
 			t.Errorf("broken layout in development doesn't say where: %q", res.Body)
 		}
 	}, func(c *app.Config) { c.ViewsDir = copyViews(t) })

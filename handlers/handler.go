@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 
@@ -171,7 +172,20 @@ type TemplateError struct {
 	Err  error
 }
 
-func (e *TemplateError) Error() string { return "template " + e.Name + ": " + e.Err.Error() }
+// Error names the file and line a designer should open ("views/home.html:3:
+// …") when html/template says where it failed, which it does for parse and
+// execution errors alike.
+func (e *TemplateError) Error() string {
+	msg := e.Err.Error()
+	if m := templateWhere.FindStringSubmatch(msg); m != nil {
+		return "views/" + m[1] + ".html:" + m[2] + ": " + m[3]
+	}
+	return "template " + e.Name + ": " + msg
+}
+
+// templateWhere finds html/template's "template: NAME:LINE[:COL]: message".
+var templateWhere = regexp.MustCompile(`(?s)^template: ([^:]+):(\d+(?::\d+)?): (.*)$`)
+
 func (e *TemplateError) Unwrap() error { return e.Err }
 
 func templateError(name string, err error) error { return &TemplateError{Name: name, Err: err} }
