@@ -12,3 +12,12 @@ func ForgetStatsCaches(s *Service) {
 	s.forgetCensus()
 	s.forgetPastDays()
 }
+
+// SetShortSearchIDs changes how many matches of a short search are
+// collected before the list walks its sort order, and returns a func
+// that puts it back.
+func SetShortSearchIDs(n int) func() {
+	old := shortSearchIDs
+	shortSearchIDs = n
+	return func() { shortSearchIDs = old }
+}

@@ -140,6 +140,12 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 			return Page[User]{}, err
 		}
 		total = countMatching(cells, f)
+	} else if utf8.RuneCountInString(f.Search) < 3 && f.Search != "" {
+		n, err := s.listUnindexed(ctx, &items, f)
+		if err != nil {
+			return Page[User]{}, err
+		}
+		total = n
 	} else if phrase, ok := s.searchOnly(f); ok {
 		// SQLite: the search index has one row per account, so counting
 		// its matches spares reading every matching account.
@@ -159,6 +165,38 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 		total = int(n)
 	}
 	return Page[User]{Items: items, Total: total, Page: f.Page, Limit: f.Limit}, nil
+}
+
+// shortSearchIDs is how many matches of a one- or two-character search
+// listUnindexed collects before it walks the sort order instead.
+var shortSearchIDs = 5000
+
+// listUnindexed answers a search too short for the search indexes (one or
+// two characters), which only a scan of every account can match. Walking
+// the sort order's index until a page of matches turns up is quick when
+// matches are many but reads every account, in random order, when they
+// are few (seconds at a million); so the ids of the matches are collected
+// first by one scan, which stops early when they are many.
+func (s *Service) listUnindexed(ctx context.Context, items *[]User, f Filter) (int, error) {
+	var ids []int64
+	idq := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
+	s.applyFilter(idq, f)
+	if err := idq.Limit(int64(shortSearchIDs+1)).Scan(ctx, &ids); err != nil {
+		return 0, err
+	}
+	offset := (f.Page - 1) * f.Limit
+	q := s.db.NewSelect().Model(items).OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset))
+	if len(ids) <= shortSearchIDs {
+		if offset >= len(ids) {
+			return len(ids), nil
+		}
+		return len(ids), q.Where("u.id IN (?)", bun.In(ids)).Scan(ctx)
+	}
+	// Many matches: a page of them turns up soon along the sort order;
+	// counting them all is the scan it takes.
+	s.applyFilter(q, f)
+	n, err := q.ScanAndCount(ctx)
+	return int(n), err
 }
 
 func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
@@ -192,6 +230,16 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 // and by a scan below that.
 func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
 	like := "%" + escapeLike(term) + "%"
+	if IsPostgres(s.db) && utf8.RuneCountInString(term) < 3 {
+		// Too short for the trigram indexes: a scan, where lower() LIKE
+		// costs about two thirds of ILIKE.
+		if withEmail {
+			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.email) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like, like)
+		} else {
+			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like)
+		}
+		return
+	}
 	if IsPostgres(s.db) {
 		if withEmail {
 			q.Where(`(u.username ILIKE ? ESCAPE '\' OR u.email ILIKE ? ESCAPE '\' OR u.name ILIKE ? ESCAPE '\')`, like, like, like)
