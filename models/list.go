@@ -121,7 +121,7 @@ func validSort(s string) bool {
 // search, group or date range, the total comes from the census that Stats keeps (so
 // that a list of a million accounts doesn't count them on every page); it
 // follows this service's own changes at once and other writers' (another
-// process) within StatsTTL.
+// process) within CensusTTL.
 func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 	if err := f.Normalize(DefaultLimit); err != nil {
 		return Page[User]{}, err

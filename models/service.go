@@ -16,6 +16,7 @@ type Options struct {
 	PresenceEvery time.Duration // at most one presence write per visitor per this (1 minute)
 	DefaultLevel  int           // level given at self-registration (1)
 	StatsTTL      time.Duration // how long Stats may be served from cache (15 seconds)
+	CensusTTL     time.Duration // how often the accounts per type and level are counted again, to see other processes' changes (5 minutes)
 	CountsTTL     time.Duration // how long the home page counts may be cached (2 seconds)
 	LockAfter     int           // failed sign-ins on one account before it locks (5)
 	LockFor       time.Duration // how long such a lock lasts (15 minutes)
@@ -36,6 +37,9 @@ func (o *Options) defaults() {
 	}
 	if o.StatsTTL <= 0 {
 		o.StatsTTL = 15 * time.Second
+	}
+	if o.CensusTTL <= 0 {
+		o.CensusTTL = 5 * time.Minute
 	}
 	if o.CountsTTL <= 0 {
 		o.CountsTTL = 2 * time.Second

@@ -31,6 +31,9 @@ const StatsDays = 30
 
 // Stats returns the dashboard figures, computed at most once per StatsTTL
 // (GeneratedAt says when); account changes made here clear the cache.
+// The totals per type and role follow this service's own changes at once
+// and other processes' within CensusTTL; online counts and today's
+// sign-ups and logins are counted each time the figures are computed.
 func (s *Service) Stats(ctx context.Context) (*Stats, error) {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
@@ -92,9 +95,10 @@ func cellOf(u *User) *cell { return &cell{u.Type, u.Level} }
 
 // statsCache keeps what the figures are made of. The census (accounts per
 // type and level) answers the dashboard, the home page and the totals of
-// unsearched lists without counting a million rows each time: it is
-// counted at most once per StatsTTL (to see other processes' changes),
-// and this service's own changes move it along in between. The per-day
+// unsearched lists without counting a million rows each time: this
+// service's own changes move it along, and it is counted again once per
+// CensusTTL (5 minutes) to take in changes made by other processes (the
+// command line, another server). The per-day
 // counts of the days before today only change through a seed or a purge,
 // so they are kept for pastDaysTTL and only today is counted again.
 type statsCache struct {
@@ -143,7 +147,7 @@ func (s *Service) countCells(ctx context.Context) (map[cell]int, error) {
 }
 
 // cells returns (a copy of) the census, counted again when it is older
-// than StatsTTL. Readers wait for one count rather than each running one;
+// than CensusTTL. Readers wait for one count rather than each running one;
 // writers don't wait for it.
 func (s *Service) cells(ctx context.Context) (map[cell]int, error) {
 	c := &s.cache
@@ -168,7 +172,7 @@ func (s *Service) cells(ctx context.Context) (map[cell]int, error) {
 	if c.gen != gen {
 		// A change landed while counting: whether the count saw it is
 		// unknown, so this count only stands for a second.
-		at = at.Add(time.Second - s.opts.StatsTTL)
+		at = at.Add(time.Second - s.opts.CensusTTL)
 	}
 	c.census = &census{n: n, at: at}
 	return maps.Clone(n), nil
@@ -178,7 +182,7 @@ func (s *Service) freshCells() map[cell]int {
 	c := &s.cache
 	c.censusMu.Lock()
 	defer c.censusMu.Unlock()
-	if c.census != nil && s.opts.Now().Sub(c.census.at) < s.opts.StatsTTL {
+	if c.census != nil && s.opts.Now().Sub(c.census.at) < s.opts.CensusTTL {
 		return maps.Clone(c.census.n)
 	}
 	return nil

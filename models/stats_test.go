@@ -105,9 +105,18 @@ func TestStatsCache(t *testing.T) {
 		if st, _ := e.svc.Stats(e.ctx); st.Total != 1 || !st.GeneratedAt.Equal(now) {
 			t.Fatalf("within 15 s: total %d, generated %v", st.Total, st.GeneratedAt)
 		}
+		// After StatsTTL the figures are made again (today's sign-ups are
+		// counted anew), from the census this service keeps...
 		e.clock.Advance(time.Second)
+		st, err = e.svc.Stats(e.ctx)
+		e.check(err)
+		if st.Total != 1 || !st.GeneratedAt.Equal(e.clock.Now()) || st.SignupsPerDay[models.StatsDays-1].Count != 2 {
+			t.Fatalf("after 15 s: total %d, generated %v, today %+v", st.Total, st.GeneratedAt, st.SignupsPerDay[models.StatsDays-1])
+		}
+		// ...which is counted again after CensusTTL.
+		e.clock.Advance(5 * time.Minute)
 		if st, _ := e.svc.Stats(e.ctx); st.Total != 2 {
-			t.Fatalf("after 15 s: total %d", st.Total)
+			t.Fatalf("after 5 minutes: total %d", st.Total)
 		}
 
 		// Changes made through the service show at once.
