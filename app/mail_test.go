@@ -85,25 +85,11 @@ func events(t *testing.T, env *apptest.Env, action string) []models.Event {
 	return p.Items
 }
 
-func expectStatus(t *testing.T, res *apptest.Response, status int, where string) {
-	t.Helper()
-	if res.StatusCode != status {
-		t.Fatalf("%s: status %d, want %d\n%s", where, res.StatusCode, status, res.Text())
-	}
-}
-
-func expectRedirect(t *testing.T, res *apptest.Response, to, where string) {
-	t.Helper()
-	if res.StatusCode != http.StatusSeeOther || res.Location() != to {
-		t.Fatalf("%s: %d to %q, want 303 to %q\n%s", where, res.StatusCode, res.Location(), to, res.Text())
-	}
-}
-
 func TestConfirmRegistrationByMail(t *testing.T) {
 	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
 		c := env.Client()
 		res := c.Post("/register", url.Values{"username": {"Carol"}, "email": {"carol@example.com"}, "password": {"password123"}})
-		expectRedirect(t, res, "/login", "register")
+		want303(t, res, "/login", "register")
 		if res = c.Get("/login"); !strings.Contains(res.Text(), "we sent a confirmation link to carol@example.com") {
 			t.Errorf("no check-your-mail flash:\n%s", res.Text())
 		}
@@ -114,7 +100,7 @@ func TestConfirmRegistrationByMail(t *testing.T) {
 
 		// Sign-in is refused with the resend form until the address is confirmed.
 		res = c.Post("/login", url.Values{"login": {"carol"}, "password": {"password123"}})
-		expectStatus(t, res, http.StatusForbidden, "sign in before confirming")
+		wantCode(t, res, http.StatusForbidden, "sign in before confirming")
 		if !strings.Contains(res.Body, `action="/confirm/resend"`) || !strings.Contains(res.Text(), "not confirmed") {
 			t.Errorf("refusal without the resend form:\n%s", res.Body)
 		}
@@ -129,7 +115,7 @@ func TestConfirmRegistrationByMail(t *testing.T) {
 		}
 
 		res = c.Get(link)
-		expectRedirect(t, res, "/login?login=Carol", "follow the link")
+		want303(t, res, "/login?login=Carol", "follow the link")
 		if res = c.Get("/login?login=Carol"); !strings.Contains(res.Text(), "Your e-mail address is confirmed") {
 			t.Errorf("no confirmation flash:\n%s", res.Text())
 		}
@@ -143,7 +129,7 @@ func TestConfirmRegistrationByMail(t *testing.T) {
 		}
 
 		res = env.Client().Get(link)
-		expectStatus(t, res, http.StatusGone, "the link a second time")
+		wantCode(t, res, http.StatusGone, "the link a second time")
 		if !strings.Contains(res.Text(), "already used") {
 			t.Errorf("reused link page doesn't say so:\n%s", res.Text())
 		}
@@ -158,10 +144,10 @@ func TestResendConfirmation(t *testing.T) {
 
 		for _, login := range []string{"dave", "DAVE@example.com", "nobody", "nobody@example.com"} {
 			res := c.Post("/confirm/resend", url.Values{"login": {login}})
-			expectRedirect(t, res, "/confirm/sent", "resend for "+login)
+			want303(t, res, "/confirm/sent", "resend for "+login)
 		}
 		res := c.Get("/confirm/sent")
-		expectStatus(t, res, http.StatusOK, "check your mail")
+		wantCode(t, res, http.StatusOK, "check your mail")
 		if !strings.Contains(res.Text(), "Check your mail") {
 			t.Errorf("check-mail page:\n%s", res.Text())
 		}
@@ -176,9 +162,9 @@ func TestResendConfirmation(t *testing.T) {
 		if newest == first {
 			t.Fatal("the resent link is the same as the first")
 		}
-		expectRedirect(t, c.Get(newest), "/login?login=dave", "follow the newest link")
+		want303(t, c.Get(newest), "/login?login=dave", "follow the newest link")
 		// Using one link spends the others.
-		expectStatus(t, c.Get(first), http.StatusGone, "an older link after confirming")
+		wantCode(t, c.Get(first), http.StatusGone, "an older link after confirming")
 
 		// Confirmed: asking again sends nothing (an hour later, so the
 		// per-account limit has nothing to do with it).
@@ -217,7 +203,7 @@ func TestForgotAnswersTheSameForUnknownAddresses(t *testing.T) {
 		}
 
 		res := env.Client().Post("/password/forgot", url.Values{"email": {"not an address"}})
-		expectStatus(t, res, http.StatusUnprocessableEntity, "forgot with a bad address")
+		wantCode(t, res, http.StatusUnprocessableEntity, "forgot with a bad address")
 		if !strings.Contains(res.Body, `value="not an address"`) || !strings.Contains(res.Text(), "Enter the e-mail address") {
 			t.Errorf("422 without the error or the value:\n%s", res.Body)
 		}
@@ -238,7 +224,7 @@ func TestResetPasswordByMail(t *testing.T) {
 		link := linkPath(t, env, m.Text)
 
 		res := c.Get(link)
-		expectStatus(t, res, http.StatusOK, "the reset form")
+		wantCode(t, res, http.StatusOK, "the reset form")
 		for _, want := range []string{`name="password"`, `name="password_confirm"`, `name="_csrf"`, `action="` + link + `"`} {
 			if !strings.Contains(res.Body, want) {
 				t.Errorf("reset form lacks %s", want)
@@ -249,20 +235,20 @@ func TestResetPasswordByMail(t *testing.T) {
 		}
 
 		res = c.Post(link, url.Values{"password": {"new password 1"}, "password_confirm": {"new password 2"}})
-		expectStatus(t, res, http.StatusUnprocessableEntity, "passwords that differ")
+		wantCode(t, res, http.StatusUnprocessableEntity, "passwords that differ")
 		if !strings.Contains(res.Text(), "passwords don") || strings.Contains(res.Body, "new password 1") {
 			t.Errorf("mismatch: no error, or the password echoed:\n%s", res.Body)
 		}
 		res = c.Post(link, url.Values{"password": {"short"}, "password_confirm": {"short"}})
-		expectStatus(t, res, http.StatusUnprocessableEntity, "a short password")
+		wantCode(t, res, http.StatusUnprocessableEntity, "a short password")
 		if !strings.Contains(res.Text(), "at least 8") {
 			t.Errorf("short password: no error:\n%s", res.Text())
 		}
 
 		res = c.Post(link, url.Values{"password": {"brand new password"}, "password_confirm": {"brand new password"}})
-		expectRedirect(t, res, "/dashboard", "reset")
+		want303(t, res, "/dashboard", "reset")
 		res = c.Get("/dashboard")
-		expectStatus(t, res, http.StatusOK, "dashboard after the reset")
+		wantCode(t, res, http.StatusOK, "dashboard after the reset")
 		if !strings.Contains(res.Text(), "Your password is changed") {
 			t.Errorf("no flash after the reset:\n%s", res.Text())
 		}
@@ -274,9 +260,9 @@ func TestResetPasswordByMail(t *testing.T) {
 			t.Errorf("the old password still works: %d", res.StatusCode)
 		}
 
-		expectStatus(t, env.Client().Get(link), http.StatusGone, "the link after use")
+		wantCode(t, env.Client().Get(link), http.StatusGone, "the link after use")
 		res = env.Client().Post(link, url.Values{"password": {"another password"}, "password_confirm": {"another password"}})
-		expectStatus(t, res, http.StatusGone, "posting a used link")
+		wantCode(t, res, http.StatusGone, "posting a used link")
 	})
 }
 
@@ -298,7 +284,7 @@ func TestRefusedLinks(t *testing.T) {
 			"a reset link at /confirm": "/confirm/" + token,
 		} {
 			res := env.Client().Get(path)
-			expectStatus(t, res, http.StatusNotFound, name)
+			wantCode(t, res, http.StatusNotFound, name)
 			if !strings.Contains(res.Text(), "This link is not valid") {
 				t.Errorf("%s: page doesn't explain:\n%s", name, res.Text())
 			}
@@ -306,9 +292,9 @@ func TestRefusedLinks(t *testing.T) {
 
 		// A password change (here in settings) kills the link.
 		res := c.Post("/settings/password", url.Values{"current_password": {apptest.Password}, "password": {"changed password"}})
-		expectRedirect(t, res, "/settings", "change the password")
+		want303(t, res, "/settings", "change the password")
 		res = env.Client().Get(link)
-		expectStatus(t, res, http.StatusGone, "reset link after a password change")
+		wantCode(t, res, http.StatusGone, "reset link after a password change")
 		if !strings.Contains(res.Text(), "the account changed after it was sent") {
 			t.Errorf("outdated link page:\n%s", res.Text())
 		}
@@ -316,10 +302,10 @@ func TestRefusedLinks(t *testing.T) {
 		// Reset links last an hour.
 		env.Client().Post("/password/forgot", url.Values{"email": {"gina@example.com"}})
 		link = linkPath(t, env, lastMail(t, env, models.MailReset, "gina@example.com").Text)
-		expectStatus(t, env.Client().Get(link), http.StatusOK, "a fresh link")
+		wantCode(t, env.Client().Get(link), http.StatusOK, "a fresh link")
 		env.Clock.Advance(61 * time.Minute)
 		res = env.Client().Get(link)
-		expectStatus(t, res, http.StatusGone, "an hour later")
+		wantCode(t, res, http.StatusGone, "an hour later")
 		if !strings.Contains(res.Text(), "This link has expired") || !strings.Contains(res.Body, `href="/password/forgot"`) {
 			t.Errorf("expired page:\n%s", res.Body)
 		}
@@ -330,11 +316,11 @@ func TestConfirmationLinksExpireAfter48Hours(t *testing.T) {
 	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
 		env.Client().Post("/register", url.Values{"username": {"hank"}, "email": {"hank@example.com"}, "password": {"password123"}})
 		link := linkPath(t, env, lastMail(t, env, models.MailConfirm, "hank@example.com").Text)
-		expectStatus(t, env.Client().Get("/password/reset/"+strings.TrimPrefix(link, "/confirm/")), http.StatusNotFound,
+		wantCode(t, env.Client().Get("/password/reset/"+strings.TrimPrefix(link, "/confirm/")), http.StatusNotFound,
 			"a confirmation link used as a reset link")
 		env.Clock.Advance(48*time.Hour + time.Minute)
 		res := env.Client().Get(link)
-		expectStatus(t, res, http.StatusGone, "confirmation link after 48 hours")
+		wantCode(t, res, http.StatusGone, "confirmation link after 48 hours")
 		if !strings.Contains(res.Text(), "confirmation links work for 48 hours") {
 			t.Errorf("expired page:\n%s", res.Text())
 		}
@@ -351,13 +337,13 @@ func TestChangingEmailNeedsConfirmation(t *testing.T) {
 		oldReset := linkPath(t, env, lastMail(t, env, models.MailReset, "ivy@example.com").Text)
 
 		res := c.Post("/settings", url.Values{"name": {"Ivy"}, "email": {"jack@example.com"}, "avatar": {""}})
-		expectStatus(t, res, http.StatusUnprocessableEntity, "an address in use")
+		wantCode(t, res, http.StatusUnprocessableEntity, "an address in use")
 		if !strings.Contains(res.Text(), "already exists") {
 			t.Errorf("no conflict error:\n%s", res.Text())
 		}
 
 		res = c.Post("/settings", url.Values{"name": {"Ivy Ives"}, "email": {"ivy@new.example"}, "avatar": {""}})
-		expectRedirect(t, res, "/settings", "change the address")
+		want303(t, res, "/settings", "change the address")
 		if res = c.Get("/settings"); !strings.Contains(res.Text(), "We sent a confirmation link to ivy@new.example") {
 			t.Errorf("no flash:\n%s", res.Text())
 		}
@@ -371,7 +357,7 @@ func TestChangingEmailNeedsConfirmation(t *testing.T) {
 			t.Error("the new-address confirmation went to the old address")
 		}
 
-		expectRedirect(t, c.Get(link), "/settings", "follow the link")
+		want303(t, c.Get(link), "/settings", "follow the link")
 		u, _ = env.Users.Get(context.Background(), ivy.ID)
 		if u.EmailAddress() != "ivy@new.example" || u.EmailVerifiedAt == nil {
 			t.Errorf("after confirming: %q verified %v", u.EmailAddress(), u.EmailVerifiedAt)
@@ -380,14 +366,14 @@ func TestChangingEmailNeedsConfirmation(t *testing.T) {
 		if !strings.Contains(notice.Text, "ivy@new.example") {
 			t.Errorf("notice to the old address:\n%s", notice.Text)
 		}
-		expectStatus(t, env.Client().Get(oldReset), http.StatusGone, "a reset link sent to the old address")
+		wantCode(t, env.Client().Get(oldReset), http.StatusGone, "a reset link sent to the old address")
 		if len(events(t, env, models.EvEmailChange)) != 1 || len(events(t, env, models.EvEmailChangeRequest)) != 1 {
 			t.Error("want one change request and one change event")
 		}
 
 		// Without an address change, settings save at once.
 		res = c.Post("/settings", url.Values{"name": {"Ivy I."}, "email": {"ivy@new.example"}, "avatar": {""}})
-		expectRedirect(t, res, "/settings", "save the name")
+		want303(t, res, "/settings", "save the name")
 		if u, _ = env.Users.Get(context.Background(), ivy.ID); u.Name != "Ivy I." {
 			t.Errorf("name %q", u.Name)
 		}
@@ -398,12 +384,12 @@ func TestClosedRegistrationRefusesThePost(t *testing.T) {
 	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
 		c := env.Client()
 		res := c.Get("/register")
-		expectStatus(t, res, http.StatusOK, "register page")
+		wantCode(t, res, http.StatusOK, "register page")
 		if !strings.Contains(res.Text(), "Registration is closed") || strings.Contains(res.Body, `action="/register"`) {
 			t.Errorf("closed register page still offers the form:\n%s", res.Text())
 		}
 		res = c.Post("/register", url.Values{"username": {"kim"}, "email": {"kim@example.com"}, "password": {"password123"}})
-		expectStatus(t, res, http.StatusForbidden, "POST /register")
+		wantCode(t, res, http.StatusForbidden, "POST /register")
 		if _, err := env.Users.GetByUsername(context.Background(), "kim"); !models.IsNotFound(err) {
 			t.Errorf("an account was made: %v", err)
 		}
@@ -439,12 +425,12 @@ func TestAdminSendsResetAndConfirmation(t *testing.T) {
 		c := env.SignedIn("admin")
 		back := "/admin/users/" + strconv.FormatInt(lee.ID, 10)
 
-		expectRedirect(t, c.Post(back+"/reset", nil), back, "send a reset")
+		want303(t, c.Post(back+"/reset", nil), back, "send a reset")
 		if res := c.Get(back); !strings.Contains(res.Text(), "A password reset link for lee@example.com is in the outbox") {
 			t.Errorf("no flash:\n%s", res.Text())
 		}
 		link := linkPath(t, env, lastMail(t, env, models.MailReset, "lee@example.com").Text)
-		expectStatus(t, env.Client().Get(link), http.StatusOK, "the admin-sent reset link")
+		wantCode(t, env.Client().Get(link), http.StatusOK, "the admin-sent reset link")
 		if ev := events(t, env, models.EvMailSendReset); len(ev) != 1 || ev[0].ActorID == nil || *ev[0].TargetID != lee.ID {
 			t.Errorf("send-reset events: %+v", ev)
 		}
@@ -452,13 +438,13 @@ func TestAdminSendsResetAndConfirmation(t *testing.T) {
 		// The confirmation: for an account that waits for one (Inactive),
 		// and only until it is confirmed.
 		miaPage := "/admin/users/" + strconv.FormatInt(pending.ID, 10)
-		expectRedirect(t, c.Post(miaPage+"/resend", nil), miaPage, "resend confirmation")
+		want303(t, c.Post(miaPage+"/resend", nil), miaPage, "resend confirmation")
 		link = linkPath(t, env, lastMail(t, env, models.MailConfirm, "mia@example.com").Text)
-		expectRedirect(t, env.Client().Get(link), "/login?login=mia", "follow it")
+		want303(t, env.Client().Get(link), "/login?login=mia", "follow it")
 		if len(events(t, env, models.EvMailResendConfirm)) != 1 {
 			t.Errorf("no %s event", models.EvMailResendConfirm)
 		}
-		expectRedirect(t, c.Post(miaPage+"/resend", nil), miaPage, "resend to a confirmed account")
+		want303(t, c.Post(miaPage+"/resend", nil), miaPage, "resend to a confirmed account")
 		if res := c.Get(miaPage); !strings.Contains(res.Text(), "already confirmed") {
 			t.Errorf("no 'already confirmed' flash:\n%s", res.Text())
 		}
@@ -468,11 +454,11 @@ func TestAdminSendsResetAndConfirmation(t *testing.T) {
 
 		// Not on a higher level, not for moderators.
 		bossPage := "/admin/users/" + strconv.FormatInt(boss.ID, 10)
-		expectStatus(t, c.Post(bossPage+"/reset", nil), http.StatusForbidden, "admin → superadmin")
+		wantCode(t, c.Post(bossPage+"/reset", nil), http.StatusForbidden, "admin → superadmin")
 		mod := env.SignedIn("mod")
-		expectStatus(t, mod.Post(back+"/reset", nil), http.StatusForbidden, "moderator")
-		expectStatus(t, mod.Post(miaPage+"/resend", nil), http.StatusForbidden, "moderator resend")
-		expectStatus(t, c.Post("/admin/users/999999/reset", nil), http.StatusNotFound, "unknown account")
+		wantCode(t, mod.Post(back+"/reset", nil), http.StatusForbidden, "moderator")
+		wantCode(t, mod.Post(miaPage+"/resend", nil), http.StatusForbidden, "moderator resend")
+		wantCode(t, c.Post("/admin/users/999999/reset", nil), http.StatusNotFound, "unknown account")
 		if n := len(mailsTo(t, env, models.MailReset, "boss@example.com")); n != 0 {
 			t.Errorf("%d reset messages to the superadmin", n)
 		}
@@ -492,7 +478,7 @@ func TestOutboxPage(t *testing.T) {
 		bossLink := env.Config.BaseURL + linkPath(t, env, lastMail(t, env, models.MailReset, "boss@example.com").Text)
 
 		res := env.SignedIn("admin").Get("/admin/outbox")
-		expectStatus(t, res, http.StatusOK, "outbox")
+		wantCode(t, res, http.StatusOK, "outbox")
 		if !strings.Contains(res.Body, `<a href="`+ninaLink+`">`+ninaLink+`</a>`) {
 			t.Errorf("nina's link is not written out and clickable:\n%s", res.Body)
 		}
@@ -508,7 +494,7 @@ func TestOutboxPage(t *testing.T) {
 		if res := env.SignedIn("boss").Get("/admin/outbox"); !strings.Contains(res.Body, bossLink) {
 			t.Error("the superadmin can't read their own link")
 		}
-		expectStatus(t, env.SignedIn("mod").Get("/admin/outbox"), http.StatusForbidden, "moderator")
+		wantCode(t, env.SignedIn("mod").Get("/admin/outbox"), http.StatusForbidden, "moderator")
 		res = env.Client().Get("/admin/outbox")
 		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Location(), "/login") {
 			t.Errorf("visitor: %d %q", res.StatusCode, res.Location())
@@ -525,15 +511,15 @@ func TestMailRateLimits(t *testing.T) {
 		// Per address: the sixth request within 15 minutes is refused.
 		c := env.Client()
 		for i := range 5 {
-			expectRedirect(t, c.Post("/password/forgot", url.Values{"email": {"x" + strconv.Itoa(i) + "@example.com"}}),
+			want303(t, c.Post("/password/forgot", url.Values{"email": {"x" + strconv.Itoa(i) + "@example.com"}}),
 				"/password/forgot/sent", "request "+strconv.Itoa(i+1))
 		}
 		res := c.Post("/password/forgot", url.Values{"email": {"olga@example.com"}})
-		expectStatus(t, res, http.StatusTooManyRequests, "the sixth request")
+		wantCode(t, res, http.StatusTooManyRequests, "the sixth request")
 		if res.Header.Get("Retry-After") == "" {
 			t.Error("no Retry-After")
 		}
-		expectRedirect(t, c.Post("/confirm/resend", url.Values{"login": {"olga"}}), "/confirm/sent", "resend has its own allowance")
+		want303(t, c.Post("/confirm/resend", url.Values{"login": {"olga"}}), "/confirm/sent", "resend has its own allowance")
 		if ev := events(t, env, models.EvMailLimited); len(ev) != 1 || ev[0].IP != c.IP {
 			t.Errorf("per-address limit events: %+v", ev)
 		}
@@ -542,7 +528,7 @@ func TestMailRateLimits(t *testing.T) {
 		for i := range 5 {
 			d := env.Client()
 			d.IP = "192.0.2." + strconv.Itoa(i+1)
-			expectRedirect(t, d.Post("/password/forgot", url.Values{"email": {"olga@example.com"}}), "/password/forgot/sent", "per account")
+			want303(t, d.Post("/password/forgot", url.Values{"email": {"olga@example.com"}}), "/password/forgot/sent", "per account")
 		}
 		if n := len(mailsTo(t, env, models.MailReset, "olga@example.com")); n != models.MailPerAccountPerHour {
 			t.Errorf("%d reset messages in an hour, want %d", n, models.MailPerAccountPerHour)
@@ -607,7 +593,7 @@ func testSMTP(t *testing.T, dbName string) {
 			t.Errorf("HTML part without the link:\n%s", p.HTML)
 		}
 		c := env.Client()
-		expectRedirect(t, c.Post(link, url.Values{"password": {"from smtp mail"}, "password_confirm": {"from smtp mail"}}),
+		want303(t, c.Post(link, url.Values{"password": {"from smtp mail"}, "password_confirm": {"from smtp mail"}}),
 			"/dashboard", "reset with the delivered link")
 
 		// A temporary failure: retried, and shown in the outbox meanwhile.
