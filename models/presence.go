@@ -76,8 +76,13 @@ func (s *Service) Touch(ctx context.Context, v Visit) error {
 		Set("last_seen_at = EXCLUDED.last_seen_at").
 		Exec(ctx)
 	if err == nil && v.UserID != nil {
+		// Applied to the account cache's copy rather than emptying it:
+		// every member does this once a minute.
 		_, err = s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", *v.UserID).
-			Set("last_seen_at = ?", now).Exec(ctx)
+			Set("last_seen_at = ?", now).Exec(context.WithValue(ctx, presenceWrite{}, true))
+		if err == nil {
+			s.accounts.seen(*v.UserID, now)
+		}
 	}
 	if err != nil {
 		s.presence.forget(v.VisitorID) // try again on the next request

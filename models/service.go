@@ -21,6 +21,14 @@ type Options struct {
 	LockAfter     int           // failed sign-ins on one account before it locks (5)
 	LockFor       time.Duration // how long such a lock lasts (15 minutes)
 	Argon2        Argon2Params  // password hashing cost (DefaultArgon2)
+	// AccountCacheTTL is how long an account read by Get or GetByUsername
+	// may be answered from memory (30 seconds; negative turns the cache
+	// off). This process's own writes clear it at once; see accountcache.go.
+	AccountCacheTTL time.Duration
+	// AccountCacheCheck is how often the cache asks whether another
+	// process changed an account (1 second).
+	AccountCacheCheck time.Duration
+	AccountCacheSize  int // accounts kept at most (10,000)
 	Now           func() time.Time
 	Logger        *slog.Logger
 }
@@ -53,6 +61,15 @@ func (o *Options) defaults() {
 	if o.Argon2.Memory == 0 {
 		o.Argon2 = DefaultArgon2
 	}
+	if o.AccountCacheTTL == 0 {
+		o.AccountCacheTTL = 30 * time.Second
+	}
+	if o.AccountCacheCheck <= 0 {
+		o.AccountCacheCheck = time.Second
+	}
+	if o.AccountCacheSize <= 0 {
+		o.AccountCacheSize = 10000
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -71,6 +88,7 @@ type Service struct {
 
 	presence throttle
 	locks    lockout
+	accounts *accountCache // accountcache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats
@@ -83,14 +101,19 @@ type Service struct {
 // NewService returns the users service on db.
 func NewService(db *bun.DB, opts Options) *Service {
 	opts.defaults()
-	return &Service{
+	s := &Service{
 		db:       db,
 		opts:     opts,
 		hasher:   NewHasher(opts.Argon2),
 		log:      opts.Logger,
 		presence: throttle{last: map[string]time.Time{}},
 		locks:    lockout{fails: map[int64]*failures{}},
+		accounts: newAccountCache(opts.AccountCacheTTL, opts.AccountCacheCheck, opts.AccountCacheSize),
 	}
+	if s.accounts.enabled() {
+		db.AddQueryHook(cacheHook{s.accounts})
+	}
+	return s
 }
 
 // DB is the database handle, for migrations, readiness and tests.

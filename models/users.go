@@ -7,18 +7,41 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 )
 
 // Get returns the account with id, or ErrNotFound.
 func (s *Service) Get(ctx context.Context, id int64) (*User, error) {
-	return s.getBy(ctx, s.db, "u.id = ?", id)
+	return s.cached(ctx, func(now time.Time) *User { return s.accounts.byAccountID(id, now) },
+		"u.id = ?", id)
 }
 
 // GetByUsername returns the account named username, in any case, or ErrNotFound.
 func (s *Service) GetByUsername(ctx context.Context, username string) (*User, error) {
-	return s.getBy(ctx, s.db, "lower(u.username) = lower(?)", strings.TrimSpace(username))
+	username = strings.TrimSpace(username)
+	return s.cached(ctx, func(now time.Time) *User { return s.accounts.byUsername(username, now) },
+		"lower(u.username) = lower(?)", username)
+}
+
+// cached answers a read from the account cache when it can, and otherwise
+// reads the account and keeps it (unless a write happened meanwhile).
+func (s *Service) cached(ctx context.Context, lookup func(time.Time) *User, where string, arg any) (*User, error) {
+	if !s.accounts.enabled() {
+		return s.getBy(ctx, s.db, where, arg)
+	}
+	now := s.opts.Now()
+	s.accounts.poll(ctx, s.db, now)
+	if u := lookup(now); u != nil {
+		return u, nil
+	}
+	gen := s.accounts.generation()
+	u, err := s.getBy(ctx, s.db, where, arg)
+	if err == nil {
+		s.accounts.store(u, gen, now)
+	}
+	return u, err
 }
 
 // GetByEmail returns the account with this e-mail address, in any case, or ErrNotFound.
