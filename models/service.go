@@ -29,8 +29,8 @@ type Options struct {
 	// process changed an account (1 second).
 	AccountCacheCheck time.Duration
 	AccountCacheSize  int // accounts kept at most (10,000)
-	Now           func() time.Time
-	Logger        *slog.Logger
+	Now               func() time.Time
+	Logger            *slog.Logger
 }
 
 func (o *Options) defaults() {
