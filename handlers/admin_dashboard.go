@@ -115,7 +115,7 @@ func (h *Handler) dashboardCharts(st *models.Stats, admin bool) ([2]template.HTM
 	var out [2]template.HTML
 	for i, ch := range []dayChart{signups, logins} {
 		var buf bytes.Buffer
-		if err := h.Views.Render(&buf, "partials/admin_chart", ch); err != nil {
+		if err := h.execute(&buf, "partials/admin_chart", ch); err != nil {
 			return out, templateError("partials/admin_chart", err)
 		}
 		out[i] = template.HTML(buf.String()) //nolint:gosec // drawn by html/template above

@@ -387,7 +387,7 @@ func (h *Handler) userRowsHTML(us []models.User, showEmail bool) (template.HTML,
 		}
 	}
 	var buf bytes.Buffer
-	err := h.Views.Render(&buf, "partials/admin_user_rows", fiber.Map{"Rows": h.userRows(us), "ShowEmail": showEmail})
+	err := h.execute(&buf, "partials/admin_user_rows", fiber.Map{"Rows": h.userRows(us), "ShowEmail": showEmail})
 	if err != nil {
 		return "", templateError("partials/admin_user_rows", err)
 	}

@@ -6,7 +6,9 @@ package handlers
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -50,7 +52,8 @@ type Handler struct {
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go
 
-	guestHome pageCache // the home page as every visitor without a session sees it
+	guestHome pageCache     // the home page as every visitor without a session sees it
+	fragments fragmentCache // drawn nav bars and keyed pages; see fragments.go
 }
 
 // Locals keys.
@@ -82,6 +85,10 @@ type Page struct {
 	Title  string
 	Status int
 	Data   fiber.Map
+	// Key, when set, names everything the page template shows, which must
+	// then come from Data alone (not .Me, .CSRF or .Flashes): its drawing
+	// is kept and reused for the same key (see fragments.go).
+	Key string
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -107,6 +114,7 @@ func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
 		"Flashes":      h.takeFlashes(c),
 		"CSRF":         c.Locals(localCSRF),
 		"Path":         c.Path(),
+		"Section":      section(c),
 		"RequestID":    requestID(c),
 		"Site":         h.Opts.SiteName,
 		"Registration": h.Opts.Registration,
@@ -115,22 +123,46 @@ func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
 	for k, v := range p.Data {
 		data[k] = v
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	if err := h.Views.Render(buf, name, data); err != nil {
-		return nil, templateError(name, err)
+	nav, err := h.fragment("partials/nav", navKey(Me(c), data["Section"].(string), data["CSRF"]), data)
+	if err != nil {
+		return nil, err
 	}
-	data["Content"] = template.HTML(buf.String()) //nolint:gosec // rendered by html/template above
+	data["Nav"] = nav
+	var content template.HTML
+	if p.Key != "" {
+		content, err = h.fragment(name, p.Key, data)
+	} else {
+		content, err = h.drawFragment(name, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	data["Content"] = content
 	out := bufPool.Get().(*bytes.Buffer)
 	out.Reset()
 	defer bufPool.Put(out)
-	if err := h.Views.Render(out, "layouts/main", data); err != nil {
+	if err := h.execute(out, "layouts/main", data); err != nil {
 		return nil, templateError("layouts/main", err)
 	}
 	// A copy: Send keeps the slice until the response is written, and out
 	// goes back to the pool for another request when draw returns.
 	return bytes.Clone(out.Bytes()), nil
+}
+
+// execute runs the named template. Templates read once (embedded) are
+// executed straight from the parsed set: the engine's Render registers a
+// function on the whole set at every call, under a write lock that every
+// page being drawn at the same moment waits on. A designer's templates
+// (VIEWS_DIR) go through Render, which reads them again first.
+func (h *Handler) execute(w io.Writer, name string, data any) error {
+	if h.Views.ShouldReload {
+		return h.Views.Render(w, name, data)
+	}
+	t := h.Views.Templates.Lookup(name)
+	if t == nil {
+		return fmt.Errorf("render: template %s does not exist", name)
+	}
+	return t.Execute(w, data)
 }
 
 // sendPage sends a drawn page (status 0 means 200).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -70,12 +71,24 @@ func (h *Handler) ShowProfile(c *fiber.Ctx) error {
 		return models.ErrNotFound
 	}
 	me := Me(c)
+	owner, online, showEmail := me != nil && me.ID == u.ID, h.Users.IsOnline(u), models.CanSeeEmail(me, u)
 	return h.render(c, tplProfile, Page{Title: u.Username, Data: fiber.Map{
 		"Profile":   u,
-		"IsOwner":   me != nil && me.ID == u.ID,
-		"Online":    h.Users.IsOnline(u),
-		"ShowEmail": models.CanSeeEmail(me, u),
-	}})
+		"IsOwner":   owner,
+		"Online":    online,
+		"ShowEmail": showEmail,
+	}, Key: profileKey(u, owner, online, showEmail)})
+}
+
+// profileKey names what profile/show shows: the account as read (its
+// Snapshot), the time words drawn from it, and what this viewer may see.
+func profileKey(u *models.User, owner, online, showEmail bool) string {
+	if u.Snapshot == 0 {
+		return ""
+	}
+	return strconv.FormatInt(u.ID, 10) + "\x00" + strconv.FormatUint(u.Snapshot, 10) + "\x00" +
+		ago(u.LastSeenAt) + "\x00" + ago(u.CreatedAt) + "\x00" +
+		strconv.FormatBool(owner) + strconv.FormatBool(online) + strconv.FormatBool(showEmail)
 }
 
 // Healthz says the process is alive.

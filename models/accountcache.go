@@ -125,6 +125,7 @@ func (c *accountCache) seen(id int64, at time.Time) {
 	if e, ok := c.byID[id]; ok {
 		cp := e.u.clone()
 		cp.LastSeenAt = &at
+		cp.Snapshot = snapshots.Add(1)
 		e.u = cp
 		c.byID[id] = e
 	}
@@ -152,6 +153,9 @@ func (c *accountCache) poll(ctx context.Context, db bun.IDB, now time.Time) {
 		c.mark = mark
 	}
 }
+
+// snapshots numbers the readings of accounts (User.Snapshot).
+var snapshots atomic.Uint64
 
 // clone is a copy of u that shares nothing the caller could change in place.
 func (u *User) clone() *User {

@@ -199,3 +199,29 @@ func TestAccountCacheOff(t *testing.T) {
 		}
 	})
 }
+
+// Snapshot tells readings apart: the same while the account is unchanged,
+// new after any change (presence included).
+func TestAccountSnapshot(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		alice := e.user("alice", 1, models.TypeActive)
+		first := e.reload(alice).Snapshot
+		byName, err := e.svc.GetByUsername(e.ctx, "ALICE")
+		e.check(err)
+		if first == 0 || byName.Snapshot != first {
+			t.Fatalf("snapshots %d and %d of an unchanged account", first, byName.Snapshot)
+		}
+		_, err = e.svc.Update(e.ctx, models.System, alice.ID, models.Patch{Name: ptr("A")})
+		e.check(err)
+		second := e.reload(alice).Snapshot
+		if second == first || second == 0 {
+			t.Fatalf("snapshot %d after a change (was %d)", second, first)
+		}
+		e.clock.Advance(2 * time.Minute)
+		e.check(e.svc.Touch(e.ctx, models.Visit{VisitorID: models.MemberVisitor(alice.ID), UserID: &alice.ID, Page: "/"}))
+		if third := e.reload(alice).Snapshot; third == second {
+			t.Fatalf("snapshot unchanged after a visit")
+		}
+	})
+}

@@ -49,6 +49,12 @@ type User struct {
 	LastLoginAt     *time.Time     `bun:"last_login_at" json:"last_login_at"`
 	LastSeenAt      *time.Time     `bun:"last_seen_at" json:"last_seen_at"`
 	EmailVerifiedAt *time.Time     `bun:"email_verified_at" json:"email_verified_at"`
+
+	// Snapshot names this reading of the account: two values with the
+	// same non-zero Snapshot hold the same data, so what is drawn from one
+	// may be kept for the other. Get and GetByUsername set it (a new one
+	// whenever the account may have changed); it is 0 elsewhere.
+	Snapshot uint64 `bun:"-" json:"-"`
 }
 
 // Role is the persona derived from a level (SPEC §1).

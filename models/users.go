@@ -39,6 +39,7 @@ func (s *Service) cached(ctx context.Context, lookup func(time.Time) *User, wher
 	gen := s.accounts.generation()
 	u, err := s.getBy(ctx, s.db, where, arg)
 	if err == nil {
+		u.Snapshot = snapshots.Add(1)
 		s.accounts.store(u, gen, now)
 	}
 	return u, err
