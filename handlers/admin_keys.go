@@ -72,28 +72,19 @@ func (h *Handler) RevokeAPIKey(c *fiber.Ctx) error {
 	return redirect(c, "/admin/keys")
 }
 
-// session keys of a newly made API key, kept for one page view.
-const (
-	keyNewAPIKey     = "newkey"
-	keyNewAPIKeyName = "newkeyname"
-)
-
+// keepNewAPIKey keeps a newly made API key in the session for one page view.
 func (s *Session) keepNewAPIKey(key, name string) {
-	s.s.Values[keyNewAPIKey] = key
-	s.s.Values[keyNewAPIKeyName] = name
+	s.v.NewKey = &newKeyValue{Key: key, Name: name}
 	s.dirty, s.expire = true, false
 }
 
+// takeNewAPIKey returns and forgets the key kept by keepNewAPIKey.
 func (s *Session) takeNewAPIKey() (key, name string) {
-	if s == nil {
+	if s == nil || s.v.NewKey == nil {
 		return "", ""
 	}
-	key, _ = s.s.Values[keyNewAPIKey].(string)
-	name, _ = s.s.Values[keyNewAPIKeyName].(string)
-	if key != "" {
-		delete(s.s.Values, keyNewAPIKey)
-		delete(s.s.Values, keyNewAPIKeyName)
-		s.dirty = true
-	}
-	return key, name
+	k := s.v.NewKey
+	s.v.NewKey = nil
+	s.dirty = true
+	return k.Key, k.Name
 }

@@ -19,7 +19,10 @@ const (
 // Sessions keeps sessions in a cookie with gorilla/sessions' cookie store:
 // signed (HMAC-SHA256) and encrypted (AES-256) by its securecookie codecs.
 // gorilla works on net/http requests, so the codecs encode and decode the
-// values straight into Fiber's cookie.
+// values straight into Fiber's cookie. The values are one typed struct in
+// JSON: gob, the codecs' default, sends and compiles the description of
+// its types in every cookie, which made decoding the session a fifth of
+// the server's work on a signed-in page.
 type Sessions struct {
 	Name  string
 	store *sessions.CookieStore
@@ -36,43 +39,52 @@ func NewSessions(hashKey, blockKey []byte, secure bool) *Sessions {
 		MaxAge:   int(RememberFor / time.Second),
 	}
 	store.MaxAge(int(RememberFor / time.Second)) // also bounds the signed timestamp
+	for _, codec := range store.Codecs {
+		if sc, ok := codec.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(securecookie.JSONEncoder{})
+		}
+	}
 	return &Sessions{Name: "wm_session", store: store}
+}
+
+// sessionValues is what a session cookie holds.
+type sessionValues struct {
+	UserID   int64        `json:"uid,omitempty"`
+	Version  int64        `json:"ver,omitempty"`
+	Remember bool         `json:"rem,omitempty"`
+	Expires  int64        `json:"exp,omitempty"` // unix seconds
+	SID      string       `json:"sid,omitempty"`
+	Flashes  []Flash      `json:"fl,omitempty"`
+	NewKey   *newKeyValue `json:"nk,omitempty"` // an API key just made, shown once (admin_keys.go)
+}
+
+type newKeyValue struct {
+	Key  string `json:"k"`
+	Name string `json:"n"`
+}
+
+func (v *sessionValues) empty() bool {
+	return v.UserID == 0 && len(v.Flashes) == 0 && v.NewKey == nil
 }
 
 // Session is one request's session values; changes are written back as a
 // new cookie when the request ends.
 type Session struct {
-	s      *sessions.Session
+	v      sessionValues
 	dirty  bool
 	expire bool
 }
 
-// session keys
-const (
-	keyUserID   = "uid"
-	keyVersion  = "ver"
-	keyRemember = "rem"
-	keyExpires  = "exp"
-	keySID      = "sid"
-	keyFlash    = "_flash"
-)
-
 // Load decodes the request's session cookie; a missing, tampered or
-// expired cookie gives an empty session.
+// expired cookie (or one in an older format) gives an empty session.
 func (ss *Sessions) Load(c *fiber.Ctx) *Session {
-	s := sessions.NewSession(ss.store, ss.Name)
-	opts := *ss.store.Options
-	s.Options = &opts
-	s.IsNew = true
+	sess := &Session{}
 	if raw := c.Cookies(ss.Name); raw != "" {
-		if err := securecookie.DecodeMulti(ss.Name, raw, &s.Values, ss.store.Codecs...); err == nil {
-			s.IsNew = false
-		} else {
-			s.Values = map[any]any{}
+		if err := securecookie.DecodeMulti(ss.Name, raw, &sess.v, ss.store.Codecs...); err != nil {
+			sess.v = sessionValues{}
 		}
 	}
-	sess := &Session{s: s}
-	if exp, ok := s.Values[keyExpires].(int64); ok && time.Now().Unix() > exp {
+	if sess.v.Expires != 0 && time.Now().Unix() > sess.v.Expires {
 		sess.Clear()
 	}
 	return sess
@@ -83,21 +95,19 @@ func (ss *Sessions) Save(c *fiber.Ctx, sess *Session) error {
 	if sess == nil || !sess.dirty {
 		return nil
 	}
-	if sess.expire || len(sess.s.Values) == 0 {
+	if sess.expire || sess.v.empty() {
 		c.Cookie(&fiber.Cookie{Name: ss.Name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
 			HTTPOnly: true, Secure: ss.store.Options.Secure, SameSite: fiber.CookieSameSiteLaxMode})
 		return nil
 	}
-	encoded, err := securecookie.EncodeMulti(ss.Name, sess.s.Values, ss.store.Codecs...)
+	encoded, err := securecookie.EncodeMulti(ss.Name, &sess.v, ss.store.Codecs...)
 	if err != nil {
 		return err
 	}
 	ck := &fiber.Cookie{Name: ss.Name, Value: encoded, Path: "/", HTTPOnly: true,
 		Secure: ss.store.Options.Secure, SameSite: fiber.CookieSameSiteLaxMode}
-	if rem, _ := sess.s.Values[keyRemember].(bool); rem {
-		if exp, ok := sess.s.Values[keyExpires].(int64); ok {
-			ck.Expires = time.Unix(exp, 0)
-		}
+	if sess.v.Remember && sess.v.Expires != 0 {
+		ck.Expires = time.Unix(sess.v.Expires, 0)
 	} else {
 		ck.SessionOnly = true
 	}
@@ -107,85 +117,58 @@ func (ss *Sessions) Save(c *fiber.Ctx, sess *Session) error {
 
 // UserID is the signed-in account id and its session version, or 0.
 func (s *Session) UserID() (id, version int64) {
-	id, _ = s.s.Values[keyUserID].(int64)
-	version, _ = s.s.Values[keyVersion].(int64)
-	return id, version
+	return s.v.UserID, s.v.Version
 }
 
 // SignIn starts a brand-new session for the account (no fixation: every
 // value of the old session, flashes aside, is dropped and a new id made).
 func (s *Session) SignIn(userID, version int64, remember bool) {
-	flashes := s.s.Values[keyFlash]
-	s.s.Values = map[any]any{}
-	if flashes != nil {
-		s.s.Values[keyFlash] = flashes
-	}
 	life := BrowserMaxAge
 	if remember {
 		life = RememberFor
 	}
-	s.s.Values[keyUserID] = userID
-	s.s.Values[keyVersion] = version
-	s.s.Values[keyRemember] = remember
-	s.s.Values[keyExpires] = time.Now().Add(life).Unix()
-	s.s.Values[keySID] = newID()
+	s.v = sessionValues{UserID: userID, Version: version, Remember: remember,
+		Expires: time.Now().Add(life).Unix(), SID: newID(), Flashes: s.v.Flashes}
 	s.dirty, s.expire = true, false
 }
 
 // SignOut ends the session but keeps its flashes for the next page.
 func (s *Session) SignOut() {
-	flashes := s.s.Values[keyFlash]
-	s.s.Values = map[any]any{}
-	if flashes != nil {
-		s.s.Values[keyFlash] = flashes
-	}
+	s.v = sessionValues{Flashes: s.v.Flashes}
 	s.dirty = true
 }
 
 // Clear empties the session and removes the cookie.
 func (s *Session) Clear() {
-	s.s.Values = map[any]any{}
+	s.v = sessionValues{}
 	s.dirty, s.expire = true, true
 }
 
 // AddFlash queues a message for the next page.
 func (s *Session) AddFlash(kind, msg string) {
-	s.s.AddFlash(kind + "\x00" + msg)
+	s.v.Flashes = append(s.v.Flashes, Flash{Kind: kind, Text: msg})
 	s.dirty, s.expire = true, false
 }
 
 // Flash is a one-time message: kind is success, error or info.
 type Flash struct {
-	Kind string
-	Text string
+	Kind string `json:"k"`
+	Text string `json:"t"`
 }
 
 // HasFlashes reports whether messages wait to be shown.
 func (s *Session) HasFlashes() bool {
-	if s == nil {
-		return false
-	}
-	_, ok := s.s.Values[keyFlash]
-	return ok
+	return s != nil && len(s.v.Flashes) > 0
 }
 
 // Flashes returns and removes the queued messages.
 func (s *Session) Flashes() []Flash {
-	if _, ok := s.s.Values[keyFlash]; !ok {
+	if len(s.v.Flashes) == 0 {
 		return nil
 	}
-	raw := s.s.Flashes()
+	out := s.v.Flashes
+	s.v.Flashes = nil
 	s.dirty = true
-	out := make([]Flash, 0, len(raw))
-	for _, r := range raw {
-		str, _ := r.(string)
-		for i := 0; i < len(str); i++ {
-			if str[i] == 0 {
-				out = append(out, Flash{Kind: str[:i], Text: str[i+1:]})
-				break
-			}
-		}
-	}
 	return out
 }
 

@@ -1,0 +1,126 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+func testSessions() *Sessions {
+	return NewSessions([]byte(strings.Repeat("h", 32)), []byte(strings.Repeat("b", 32)), false)
+}
+
+// cookieOf saves sess on a fresh response and returns the cookie value written.
+func cookieOf(t testing.TB, app *fiber.App, ss *Sessions, sess *Session) string {
+	t.Helper()
+	c := app.AcquireCtx(&fasthttp.RequestCtx{})
+	defer app.ReleaseCtx(c)
+	if err := ss.Save(c, sess); err != nil {
+		t.Fatal(err)
+	}
+	ck := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(ck)
+	ck.SetKey(ss.Name)
+	if !c.Response().Header.Cookie(ck) {
+		return ""
+	}
+	return string(ck.Value())
+}
+
+// loadFrom decodes a session from a request carrying the cookie value.
+func loadFrom(app *fiber.App, ss *Sessions, value string) *Session {
+	c := app.AcquireCtx(&fasthttp.RequestCtx{})
+	defer app.ReleaseCtx(c)
+	c.Request().Header.SetCookie(ss.Name, value)
+	return ss.Load(c)
+}
+
+func TestSessionRoundTrip(t *testing.T) {
+	app, ss := fiber.New(), testSessions()
+	s := loadFrom(app, ss, "")
+	s.SignIn(42, 7, true)
+	s.AddFlash("success", "Welcome back, <b>x</b>.")
+	raw := cookieOf(t, app, ss, s)
+	if raw == "" {
+		t.Fatal("no cookie written at sign-in")
+	}
+
+	got := loadFrom(app, ss, raw)
+	if id, ver := got.UserID(); id != 42 || ver != 7 || !got.v.Remember || got.v.SID == "" {
+		t.Fatalf("loaded %+v", got.v)
+	}
+	if fl := got.Flashes(); len(fl) != 1 || fl[0] != (Flash{"success", "Welcome back, <b>x</b>."}) {
+		t.Fatalf("flashes %+v", fl)
+	}
+	if got.Flashes() != nil || got.HasFlashes() {
+		t.Fatal("a flash was shown twice")
+	}
+	again := loadFrom(app, ss, cookieOf(t, app, ss, got))
+	if id, _ := again.UserID(); id != 42 || again.HasFlashes() {
+		t.Fatalf("after the flash was taken: %+v", again.v)
+	}
+
+	// Signing in again starts a new session id (no fixation) and keeps pending flashes.
+	again.AddFlash("info", "hello")
+	sid := again.v.SID
+	again.SignIn(43, 1, false)
+	if again.v.SID == sid || again.v.UserID != 43 || again.v.Remember || !again.HasFlashes() {
+		t.Fatalf("second sign-in: %+v", again.v)
+	}
+	again.SignOut()
+	if id, _ := again.UserID(); id != 0 || !again.HasFlashes() {
+		t.Fatalf("after sign-out: %+v", again.v)
+	}
+}
+
+func TestSessionRefusesTamperedAndExpiredCookies(t *testing.T) {
+	app, ss := fiber.New(), testSessions()
+	s := loadFrom(app, ss, "")
+	s.SignIn(42, 1, false)
+	raw := cookieOf(t, app, ss, s)
+
+	tampered := []byte(raw)
+	tampered[len(tampered)/2] ^= 1
+	for _, bad := range []string{string(tampered), raw[:len(raw)-4], "garbage", raw + "x"} {
+		if id, _ := loadFrom(app, ss, bad).UserID(); id != 0 {
+			t.Fatalf("a tampered cookie %q gave user %d", bad, id)
+		}
+	}
+	// Another key (another site, or a rotated secret) can't read it either.
+	other := NewSessions([]byte(strings.Repeat("x", 32)), []byte(strings.Repeat("b", 32)), false)
+	if id, _ := loadFrom(app, other, raw).UserID(); id != 0 {
+		t.Fatalf("a cookie signed with another key gave user %d", id)
+	}
+
+	// A session past its own expiry is cleared, and the cookie removed.
+	s.v.Expires = time.Now().Add(-time.Minute).Unix()
+	s.dirty = true
+	expired := loadFrom(app, ss, cookieOf(t, app, ss, s))
+	if id, _ := expired.UserID(); id != 0 || !expired.expire {
+		t.Fatalf("an expired session loaded as %+v", expired.v)
+	}
+	if v := cookieOf(t, app, ss, expired); v != "" {
+		t.Fatalf("the expired cookie was written again: %q", v)
+	}
+}
+
+// BenchmarkSessionLoad decodes a signed-in session cookie, as every page
+// of a signed-in member does.
+func BenchmarkSessionLoad(b *testing.B) {
+	app, ss := fiber.New(), testSessions()
+	s := loadFrom(app, ss, "")
+	s.SignIn(42, 3, true)
+	raw := cookieOf(b, app, ss, s)
+	c := app.AcquireCtx(&fasthttp.RequestCtx{})
+	defer app.ReleaseCtx(c)
+	c.Request().Header.SetCookie(ss.Name, raw)
+	b.ReportAllocs()
+	for b.Loop() {
+		if id, _ := ss.Load(c).UserID(); id != 42 {
+			b.Fatal("not signed in")
+		}
+	}
+}
