@@ -655,3 +655,36 @@ func TestAPIKeysPage(t *testing.T) {
 		oneOf(t, c.API("GET", "/api/v1/users/me", rootKey, nil), http.StatusOK)
 	})
 }
+
+// An action through the API is written to the audit log as the key's
+// creator, via that key; the same action from the pages says no key.
+func TestAPIActionsNameTheirKeyInTheAuditLog(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		admin := env.User("admin", 9)
+		bob := env.User("bob", 2)
+		key := env.APIKey("admin")
+		prefix := key[:len("wm_")+8]
+		oneOf(t, env.Client().API("PATCH", fmt.Sprint("/api/v1/users/", bob.ID), key, map[string]any{"points": 3}), http.StatusOK)
+
+		evs, err := env.Users.Events(context.Background(), models.EventFilter{TargetID: bob.ID, Action: models.EvUpdate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs.Items) != 1 || evs.Items[0].Via != "API key "+prefix || evs.Items[0].ActorID == nil || *evs.Items[0].ActorID != admin.ID {
+			t.Fatalf("the API's update event: %+v", evs.Items)
+		}
+		res := env.SignedIn("admin").Get("/admin/events")
+		wantContains(t, res, "via API key "+prefix)
+
+		wantRedirect(t, env.SignedIn("admin").Post(fmt.Sprint("/admin/users/", bob.ID, "/block"), url.Values{"reason": {"spam"}}),
+			fmt.Sprint("/admin/users/", bob.ID))
+		evs, err = env.Users.Events(context.Background(), models.EventFilter{TargetID: bob.ID, Action: models.EvBan})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs.Items) != 1 || evs.Items[0].Via != "" {
+			t.Fatalf("a ban from the console: %+v", evs.Items)
+		}
+		wantContains(t, env.SignedIn("admin").Get(fmt.Sprint("/admin/users/", bob.ID)), "via API key "+prefix)
+	})
+}

@@ -134,6 +134,7 @@ func (s *Service) Ping(ctx context.Context) error { return s.db.PingContext(ctx)
 type Meta struct {
 	IP        string
 	UserAgent string
+	Via       string // how it came, when not through the pages: "API key wm_…"
 }
 
 // Actor is who takes an action: a signed-in account, or the system
@@ -184,6 +185,7 @@ func (s *Service) record(ctx context.Context, db bun.IDB, a Actor, action string
 		TargetID:  target,
 		IP:        clip(a.IP, 64),
 		UserAgent: clip(a.UserAgent, 500),
+		Via:       clip(a.Via, 64),
 		Detail:    detail,
 		CreatedAt: s.now(),
 	}

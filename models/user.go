@@ -160,6 +160,7 @@ type Event struct {
 	TargetID  *int64    `bun:"target_id" json:"target_id"`
 	IP        string    `bun:"ip" json:"ip"`
 	UserAgent string    `bun:"user_agent" json:"user_agent"`
+	Via       string    `bun:"via" json:"via"` // "API key wm_…" for the JSON API, "" for the pages and the command line
 	Detail    string    `bun:"detail" json:"detail"`
 	CreatedAt time.Time `bun:"created_at" json:"created_at"`
 
