@@ -633,3 +633,29 @@ func testSMTP(t *testing.T, dbName string) {
 		}
 	}
 }
+
+// In open registration a new member is signed in at once with the address
+// not yet confirmed; the dashboard offers the link, and following it
+// confirms the address.
+func TestMemberConfirmsTheirAddressFromTheDashboard(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		c := env.Client()
+		want303(t, c.Post("/register", url.Values{"username": {"erin"}, "email": {"erin@example.com"}, "password": {"password123"}}),
+			"/dashboard", "register")
+		if n := len(mailsTo(t, env, models.MailConfirm, "erin@example.com")); n != 0 {
+			t.Fatalf("open registration sent %d confirmation messages by itself", n)
+		}
+		res := c.Get("/dashboard")
+		wantCode(t, res, http.StatusOK, "dashboard")
+		if !strings.Contains(res.Body, "not confirmed") || !strings.Contains(res.Body, `id="confirm-email-form"`) {
+			t.Fatalf("the dashboard offers no confirmation:\n%s", res.Text())
+		}
+		want303(t, c.Post("/confirm/resend", url.Values{"login": {"erin"}}), "/confirm/sent", "ask for the link")
+		link := linkPath(t, env, lastMail(t, env, models.MailConfirm, "erin@example.com").Text)
+		c.Get(link)
+		res = c.Get("/dashboard")
+		if strings.Contains(res.Body, "not confirmed") || strings.Contains(res.Body, `id="confirm-email-form"`) {
+			t.Fatalf("still unconfirmed after the link:\n%s", res.Text())
+		}
+	})
+}
