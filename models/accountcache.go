@@ -134,8 +134,9 @@ func (c *accountCache) seen(id int64, at time.Time) {
 // poll flushes the cache when another process changed an account since the
 // last poll (or when the poll fails); at most once per checkEvery.
 func (c *accountCache) poll(ctx context.Context, db bun.IDB, now time.Time) {
-	next := c.nextCheck.Load()
-	if now.UnixNano() < next || !c.nextCheck.CompareAndSwap(next, now.Add(c.checkEvery).UnixNano()) {
+	next, n := c.nextCheck.Load(), now.UnixNano()
+	// Not due yet, unless the clock was set back past the last poll.
+	if (n < next && next-n <= int64(c.checkEvery)) || !c.nextCheck.CompareAndSwap(next, now.Add(c.checkEvery).UnixNano()) {
 		return
 	}
 	c.checkMu.Lock()

@@ -225,3 +225,20 @@ func TestAccountSnapshot(t *testing.T) {
 		}
 	})
 }
+
+// A clock set back (an NTP step) does not stop the poll for as long.
+func TestAccountCachePollsAfterTheClockIsSetBack(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		alice := e.user("alice", 1, models.TypeActive)
+		e.reload(alice)
+		e.clock.Advance(-time.Hour)
+		other := bun.NewDB(db.DB, db.Dialect())
+		_, err := other.NewUpdate().Model((*models.User)(nil)).Where("id = ?", alice.ID).
+			Set("points = 9").Set("updated_at = ?", e.clock.Now()).Exec(e.ctx)
+		e.check(err)
+		if got := e.reload(alice); got.Points != 9 {
+			t.Fatalf("points %d: no poll after the clock went back an hour", got.Points)
+		}
+	})
+}
