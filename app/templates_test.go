@@ -7,6 +7,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -290,6 +291,27 @@ func TestTemplateErrorsInDevelopmentAndProduction(t *testing.T) {
 		write(home, string(orig)+"\n<p id=\"designer-edit\">Edited</p>\n")
 		if res := c.Get("/"); res.StatusCode != 200 || !strings.Contains(res.Body, `id="designer-edit"`) {
 			t.Fatalf("the edited home.html is not served: %d", res.StatusCode)
+		}
+
+		// So are the pieces that production keeps once drawn (the nav bar,
+		// a profile), for visitors and members alike.
+		env.User("ann", 1)
+		member := env.SignedIn("ann")
+		for _, f := range []string{"partials/nav.html", "profile/show.html"} {
+			path := filepath.Join(dir, f)
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, cl := range []*apptest.Client{c, member} {
+				cl.Get("/profile/ann")
+				mark := fmt.Sprintf(`<p id="edit-%d">Edited</p>`, i)
+				write(path, string(before)+mark)
+				if res := cl.Get("/profile/ann"); !strings.Contains(res.Body, mark) {
+					t.Fatalf("the edited %s is not served (client %d)", f, i)
+				}
+			}
+			write(path, string(before))
 		}
 
 		// A parse error breaks the whole set of templates, the error page's
