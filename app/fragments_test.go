@@ -50,6 +50,8 @@ func TestDrawnPiecesFollowTheirViewerAndChanges(t *testing.T) {
 		res = kim.Get("/settings")
 		wantContains(t, res, `href="/settings" aria-current="page"`)
 		wantNotContains(t, res, `href="/dashboard" aria-current="page"`)
+		wantContains(t, annC.Get("/profile/ANN"), `href="/profile/ann" aria-current="page"`)
+		wantNotContains(t, kim.Get("/profile/ann"), `aria-current="page"`)
 
 		// Ann renames herself: her nav and everyone's view of her profile follow at once.
 		wantRedirect(t, annC.Post("/settings", url.Values{"name": {"Zed Q"}, "email": {"ann@example.com"}}), "/settings")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,5 +109,12 @@ func navKey(me *models.User, section string, csrf any) string {
 var sections = map[string]string{"/": "home", "/dashboard": "dashboard", "/settings": "settings",
 	"/login": "login", "/register": "register"}
 
-// section is the nav bar's name for the page at path, or "".
-func section(c *fiber.Ctx) string { return sections[c.Path()] }
+// section is the nav bar's name for the page asked for, or "": one of
+// sections, or "profile" on the signed-in member's own profile.
+func section(c *fiber.Ctx) string {
+	path := c.Path()
+	if me := Me(c); me != nil && strings.HasPrefix(path, "/profile/") && strings.EqualFold(path[len("/profile/"):], me.Username) {
+		return "profile"
+	}
+	return sections[path]
+}
