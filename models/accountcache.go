@@ -22,11 +22,11 @@ import (
 // (see Touch), since it happens once a minute for every visitor.
 //
 // Other processes (a second server, the command line) are seen by polling
-// the newest users.updated_at, indexed, at most once per CheckEvery; every
-// change that matters to a session (ban, delete, password, "sign out
-// everywhere", level) sets updated_at. An entry also expires after TTL, for
-// what the poll cannot see (an account purged by another process, a login
-// count).
+// the newest users.updated_at, indexed, at most once per
+// Options.AccountCacheCheck; every change that matters to a session (ban,
+// delete, password, "sign out everywhere", level) sets updated_at. An entry
+// also expires after Options.AccountCacheTTL, for what the poll cannot see
+// (an account purged by another process, a login count).
 type accountCache struct {
 	ttl        time.Duration
 	checkEvery time.Duration
