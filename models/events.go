@@ -39,7 +39,9 @@ func (f *EventFilter) normalize() {
 	f.Page = min(max(f.Page, 1), MaxPage)
 }
 
-// eventsQuery selects the page of events f asks for, newest first, into items.
+// eventsQuery selects the page of events f asks for, newest first (by time,
+// then by id: events written by several servers, or back-dated by the demo
+// seeder, need not be in id order), into items.
 func (s *Service) eventsQuery(items *[]Event, f EventFilter) *bun.SelectQuery {
 	q := s.db.NewSelect().Model(items).Relation("Actor").Relation("Target")
 	if f.ActorID != 0 {
@@ -61,7 +63,7 @@ func (s *Service) eventsQuery(items *[]Event, f EventFilter) *bun.SelectQuery {
 	if !f.Until.IsZero() {
 		q.Where("e.created_at < ?", f.Until.UTC())
 	}
-	return q.OrderExpr("e.id DESC").Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
+	return q.OrderExpr("e.created_at DESC, e.id DESC").Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
 }
 
 // EventActions lists the actions the audit log can be filtered by.

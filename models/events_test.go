@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,6 +98,28 @@ func TestEvents(t *testing.T) {
 		e.check(err)
 		if p.Limit != models.DefaultLimit || p.Page != 1 {
 			t.Fatalf("defaults: limit %d page %d", p.Limit, p.Page)
+		}
+	})
+}
+
+// The audit log is in time order even when ids are not (events written by
+// another server with its own clock, or back-dated by the demo seeder).
+func TestEventsAreListedByTime(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		e.check(e.svc.Record(e.ctx, models.System, models.EvLogin, nil, "newer"))
+		e.clock.Advance(-time.Hour)
+		e.check(e.svc.Record(e.ctx, models.System, models.EvLogin, nil, "older, written later"))
+		e.clock.Advance(2 * time.Hour)
+		e.check(e.svc.Record(e.ctx, models.System, models.EvLogin, nil, "newest"))
+		p, err := e.svc.Events(e.ctx, models.EventFilter{Action: models.EvLogin})
+		e.check(err)
+		var got []string
+		for _, ev := range p.Items {
+			got = append(got, ev.Detail)
+		}
+		if strings.Join(got, " | ") != "newest | newer | older, written later" {
+			t.Fatalf("order: %q", got)
 		}
 	})
 }
