@@ -21,3 +21,6 @@ func SetShortSearchIDs(n int) func() {
 	shortSearchIDs = n
 	return func() { shortSearchIDs = old }
 }
+
+// ForgetConsole empties the console cache.
+func (s *Service) ForgetConsole() { s.console.clear() }

@@ -14,8 +14,11 @@ import (
 type Page[T any] struct {
 	Items []T
 	Total int
-	Page  int
-	Limit int
+	// AtLeast says Total is a lower bound: the console stops counting the
+	// matches of a one- or two-character search there (see ConsoleList).
+	AtLeast bool
+	Page    int
+	Limit   int
 }
 
 // TotalPages is the number of pages (at least 1).
@@ -141,11 +144,11 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 		}
 		total = countMatching(cells, f)
 	} else if utf8.RuneCountInString(f.Search) < 3 && f.Search != "" {
-		n, err := s.listUnindexed(ctx, &items, f)
+		ids, err := s.matchingIDs(ctx, f)
 		if err != nil {
 			return Page[User]{}, err
 		}
-		total = n
+		return s.listUnindexed(ctx, ids, f, true)
 	} else if phrase, ok := s.searchOnly(f); ok {
 		// SQLite: the search index has one row per account, so counting
 		// its matches spares reading every matching account.
@@ -171,32 +174,54 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 // listUnindexed collects before it walks the sort order instead.
 var shortSearchIDs = 5000
 
-// listUnindexed answers a search too short for the search indexes (one or
-// two characters), which only a scan of every account can match. Walking
+// matchingIDs collects the ids of the accounts a search too short for the
+// search indexes (one or two characters) matches, up to shortSearchIDs+1,
+// in one scan. Only a scan of every account can match such a term: walking
 // the sort order's index until a page of matches turns up is quick when
-// matches are many but reads every account, in random order, when they
-// are few (seconds at a million); so the ids of the matches are collected
-// first by one scan, which stops early when they are many.
-func (s *Service) listUnindexed(ctx context.Context, items *[]User, f Filter) (int, error) {
+// matches are many but reads every account, in random order, when they are
+// few (seconds at a million); this scan stops early when they are many.
+func (s *Service) matchingIDs(ctx context.Context, f Filter) ([]int64, error) {
 	var ids []int64
-	idq := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
-	s.applyFilter(idq, f)
-	if err := idq.Limit(int64(shortSearchIDs+1)).Scan(ctx, &ids); err != nil {
-		return 0, err
-	}
-	offset := (f.Page - 1) * f.Limit
-	q := s.db.NewSelect().Model(items).OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset))
-	if len(ids) <= shortSearchIDs {
-		if offset >= len(ids) {
-			return len(ids), nil
-		}
-		return len(ids), q.Where("u.id IN (?)", bun.In(ids)).Scan(ctx)
-	}
-	// Many matches: a page of them turns up soon along the sort order;
-	// counting them all is the scan it takes.
+	q := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
 	s.applyFilter(q, f)
-	n, err := q.ScanAndCount(ctx)
-	return int(n), err
+	return ids, q.Limit(int64(shortSearchIDs+1)).Scan(ctx, &ids)
+}
+
+// listUnindexed answers a one- or two-character search from the ids
+// matchingIDs found: the page is read by id when they are all there. When
+// there are more, a page of them turns up soon along the sort order, and
+// the total is counted (exact, the scan it takes) or left at
+// shortSearchIDs as a lower bound.
+func (s *Service) listUnindexed(ctx context.Context, ids []int64, f Filter, exact bool) (Page[User], error) {
+	items := []User{}
+	offset := (f.Page - 1) * f.Limit
+	page := Page[User]{Items: items, Page: f.Page, Limit: f.Limit}
+	q := s.db.NewSelect().Model(&items).OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset))
+	if len(ids) <= shortSearchIDs {
+		page.Total = len(ids)
+		if offset < len(ids) {
+			if err := q.Where("u.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+				return Page[User]{}, err
+			}
+		}
+		page.Items = items
+		return page, nil
+	}
+	s.applyFilter(q, f)
+	if exact {
+		n, err := q.ScanAndCount(ctx)
+		if err != nil {
+			return Page[User]{}, err
+		}
+		page.Total = int(n)
+	} else {
+		if err := q.Scan(ctx); err != nil {
+			return Page[User]{}, err
+		}
+		page.Total, page.AtLeast = shortSearchIDs, true
+	}
+	page.Items = items
+	return page, nil
 }
 
 func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {

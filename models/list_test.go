@@ -172,6 +172,30 @@ func TestListSearch(t *testing.T) {
 			}
 		}
 
+		// The console answers the same pages; beyond shortSearchIDs matches
+		// it says "at least" rather than counting every account.
+		for _, term := range []string{"e", "c1", "x", "Bo"} {
+			for _, f := range []models.Filter{{Search: term, Sort: "-username"}, {Search: term, Limit: 2, Page: 2}} {
+				want := e.list(f)
+				got, err := e.svc.ConsoleList(e.ctx, f)
+				e.check(err)
+				if !slices.Equal(names(got), names(want)) || got.Total != want.Total || got.AtLeast {
+					t.Errorf("console short search %+v: %v (%d, at least %t), want %v (%d)", f, names(got), got.Total, got.AtLeast, names(want), want.Total)
+				}
+				e.svc.ForgetConsole()
+				restore := models.SetShortSearchIDs(1)
+				got, err = e.svc.ConsoleList(e.ctx, f)
+				restore()
+				e.check(err)
+				e.svc.ForgetConsole()
+				capped := want.Total > 1
+				if !slices.Equal(names(got), names(want)) || got.AtLeast != capped || (capped && got.Total != 1) || (!capped && got.Total != want.Total) {
+					t.Errorf("console short search %+v, counting stopped at 1: %v (%d, at least %t), want %v (%d)",
+						f, names(got), got.Total, got.AtLeast, names(want), want.Total)
+				}
+			}
+		}
+
 		// Without the e-mail addresses (what a moderator may search).
 		for term, want := range map[string]string{"example.org": "", "ORG": "", "bob": "bob.iceman", "lidd": "Alice", "@": ""} {
 			p := e.list(models.Filter{Search: term, NoEmailSearch: true})
