@@ -95,7 +95,7 @@ type drawnCharts struct {
 // VIEWS_DIR (a designer at work) they are drawn every time.
 func (h *Handler) dashboardCharts(st *models.Stats, admin bool) ([2]template.HTML, error) {
 	c := &h.charts
-	if !h.Opts.Development {
+	if h.keepsDrawn() {
 		c.mu.Lock()
 		d, ok := c.drawn[admin]
 		c.mu.Unlock()

@@ -378,7 +378,7 @@ func (h *Handler) userRowsHTML(us []models.User, showEmail bool) (template.HTML,
 	}
 	key := rowKey{first: &us[0], n: len(us), showEmail: showEmail, minute: time.Now().Unix() / 60}
 	c := &h.rows
-	if !h.Opts.Development {
+	if h.keepsDrawn() {
 		c.mu.Lock()
 		html, ok := c.drawn[key]
 		c.mu.Unlock()

@@ -61,11 +61,16 @@ func (fc *fragmentCache) put(key string, html template.HTML, now time.Time) {
 	fc.m[key] = cachedFragment{html: html, expires: now.Add(fragmentTTL)}
 }
 
+// keepsDrawn says whether drawn pages and pieces may be kept and reused:
+// not while a designer edits the templates (VIEWS_DIR, re-read on every
+// request) or in development. Every cache of drawn HTML asks it.
+func (h *Handler) keepsDrawn() bool { return !h.Views.ShouldReload && !h.Opts.Development }
+
 // fragment draws the template name with data, or returns its drawing for
-// the same key from the last fragmentTTL. A designer's templates (VIEWS_DIR),
-// and any template given the key "", are drawn every time.
+// the same key from the last fragmentTTL. When keepsDrawn says no, and for
+// the key "", it is drawn every time.
 func (h *Handler) fragment(name, key string, data any) (template.HTML, error) {
-	if h.Views.ShouldReload || key == "" {
+	if !h.keepsDrawn() || key == "" {
 		return h.drawFragment(name, data)
 	}
 	key = name + "\x00" + key

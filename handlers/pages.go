@@ -30,8 +30,7 @@ func (h *Handler) Home(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// Not in development: there templates are re-read on every request.
-	guest := Me(c) == nil && !session(c).HasFlashes() && !h.Opts.Development
+	guest := Me(c) == nil && !session(c).HasFlashes() && h.keepsDrawn()
 	key := fmt.Sprintf("%d/%d/%d", counts.Members, counts.Guests, counts.Total)
 	if guest {
 		if body := h.guestHome.get(key); body != nil {
