@@ -193,34 +193,29 @@ func (s *Service) matchingIDs(ctx context.Context, f Filter) ([]int64, error) {
 // the total is counted (exact, the scan it takes) or left at
 // shortSearchIDs as a lower bound.
 func (s *Service) listUnindexed(ctx context.Context, ids []int64, f Filter, exact bool) (Page[User], error) {
-	items := []User{}
+	page := Page[User]{Items: []User{}, Page: f.Page, Limit: f.Limit}
 	offset := (f.Page - 1) * f.Limit
-	page := Page[User]{Items: items, Page: f.Page, Limit: f.Limit}
-	q := s.db.NewSelect().Model(&items).OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset))
-	if len(ids) <= shortSearchIDs {
+	q := s.db.NewSelect().Model(&page.Items).OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset))
+	var err error
+	switch {
+	case len(ids) <= shortSearchIDs:
 		page.Total = len(ids)
 		if offset < len(ids) {
-			if err := q.Where("u.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-				return Page[User]{}, err
-			}
+			err = q.Where("u.id IN (?)", bun.In(ids)).Scan(ctx)
 		}
-		page.Items = items
-		return page, nil
-	}
-	s.applyFilter(q, f)
-	if exact {
-		n, err := q.ScanAndCount(ctx)
-		if err != nil {
-			return Page[User]{}, err
-		}
+	case exact:
+		s.applyFilter(q, f)
+		var n int64
+		n, err = q.ScanAndCount(ctx)
 		page.Total = int(n)
-	} else {
-		if err := q.Scan(ctx); err != nil {
-			return Page[User]{}, err
-		}
+	default:
+		s.applyFilter(q, f)
+		err = q.Scan(ctx)
 		page.Total, page.AtLeast = shortSearchIDs, true
 	}
-	page.Items = items
+	if err != nil {
+		return Page[User]{}, err
+	}
 	return page, nil
 }
 
