@@ -51,6 +51,19 @@ func want303(t *testing.T, res *apptest.Response, to, what string) {
 
 var styleAttr = regexp.MustCompile(`(?i)<[^>]+\sstyle=`)
 
+// inlineScript finds a <script> with code in the page (the CSP refuses
+// it); a <script src="/static/…"> file is allowed.
+var inlineScript = regexp.MustCompile(`(?i)<script(\s[^>]*)?>`)
+
+func hasInlineScript(body string) bool {
+	for _, tag := range inlineScript.FindAllString(body, -1) {
+		if !strings.Contains(tag, ` src="/static/`) {
+			return true
+		}
+	}
+	return false
+}
+
 func TestConsolePagesRenderForAdmins(t *testing.T) {
 	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
 		cast := newConsole(env)
@@ -62,8 +75,8 @@ func TestConsolePagesRenderForAdmins(t *testing.T) {
 			if styleAttr.MatchString(res.Body) {
 				t.Errorf("%s has a style attribute (the CSP forbids it)", p)
 			}
-			if strings.Contains(res.Body, "<script") {
-				t.Errorf("%s has a script", p)
+			if hasInlineScript(res.Body) {
+				t.Errorf("%s has an inline script", p)
 			}
 			if !strings.Contains(res.Body, `class="admin-nav"`) || !strings.Contains(res.Body, `href="/admin/events"`) {
 				t.Errorf("%s: no console navigation with the admin links", p)
@@ -507,7 +520,7 @@ func TestConsoleListFilters(t *testing.T) {
 				t.Errorf("%s: total %d, want %d", q, got, want)
 			}
 		}
-		if res := alice.Get("/admin/users?search=carol"); !strings.Contains(res.Body, `<td class="email">carol@example.com`) {
+		if res := alice.Get("/admin/users?search=carol"); !strings.Contains(res.Body, `title="carol@example.com">carol@example.com`) {
 			t.Errorf("the admin's list doesn't show carol's address")
 		}
 		// Rows carry the hooks; the first page by username starts with admin2.

@@ -112,7 +112,13 @@ type browser struct {
 // openBrowser starts a headless Chromium for one person, closed when the
 // test ends.
 func (s *site) openBrowser(name string) *browser {
-	t := s.t
+	s.t.Helper()
+	return s.openBrowserIn(s.t, name)
+}
+
+// openBrowserIn is openBrowser for a subtest t (parallel subtests each
+// drive their own browser on one site).
+func (s *site) openBrowserIn(t *testing.T, name string) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromePath(t)),

@@ -66,7 +66,7 @@ func (h *Handler) AdminDashboard(c *fiber.Ctx) error {
 	}
 	age := int(h.Users.Now().Sub(st.GeneratedAt) / time.Second)
 	return h.render(c, tplAdminDashboard, Page{Title: "Console", Data: fiber.Map{
-		"Section": "dashboard",
+		"Section": "console",
 		"Stats":   st,
 		"Types":   types,
 		"Roles":   roles,

@@ -119,6 +119,7 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 		"Errors":      errs,
 		"ErrorList":   errorList(errs),
 		"Sort":        sortLinks(q, f.Sort),
+		"TypeTabs":    typeTabs(q, f.Type),
 		"ShowEmail":   me.IsAdmin(),
 		"Types":       typeOptions,
 		"Roles":       models.Roles,
@@ -184,6 +185,41 @@ func sortLinks(q url.Values, current string) map[string]sortLink {
 			link += "?" + enc
 		}
 		out[col] = sortLink{URL: link, Dir: dir}
+	}
+	return out
+}
+
+// typeTab is one of the list's quick filters by type: a link that keeps
+// the rest of the filter.
+type typeTab struct {
+	Label, URL string
+	Current    bool
+}
+
+// typeTabs are the type filters above the list, from page 1.
+func typeTabs(q url.Values, current string) []typeTab {
+	if current == "" {
+		current = "all"
+	}
+	out := make([]typeTab, len(typeOptions))
+	for i, o := range typeOptions {
+		v := url.Values{}
+		for k, vals := range q {
+			v[k] = vals
+		}
+		v.Del("type")
+		if o.Value != "all" {
+			v.Set("type", o.Value)
+		}
+		link := "/admin/users"
+		if enc := v.Encode(); enc != "" {
+			link += "?" + enc
+		}
+		label := o.Label
+		if o.Value == "all" {
+			label = "All"
+		}
+		out[i] = typeTab{Label: label, URL: link, Current: o.Value == current}
 	}
 	return out
 }
@@ -408,9 +444,9 @@ func (h *Handler) userRows(us []models.User) []userRow {
 		rows[i] = userRow{
 			User: u, Online: h.Users.IsOnline(u), Role: u.Role(),
 			TypeClass: typeClasses[u.Type], TypeLabel: u.TypeLabel(),
-			Seen:      timeCell{Text: ago(u.LastSeenAt), ISO: isoTime(u.LastSeenAt)},
+			Seen:      timeCell{Text: agoShort(u.LastSeenAt), ISO: isoTime(u.LastSeenAt), Title: formatDateTime(u.LastSeenAt)},
 			Created:   timeCell{Text: formatDate(u.CreatedAt), ISO: isoTime(u.CreatedAt), Title: formatDateTime(u.CreatedAt)},
-			LastLogin: timeCell{Text: ago(u.LastLoginAt), ISO: isoTime(u.LastLoginAt), Title: formatDateTime(u.LastLoginAt)},
+			LastLogin: timeCell{Text: agoShort(u.LastLoginAt), ISO: isoTime(u.LastLoginAt), Title: formatDateTime(u.LastLoginAt)},
 		}
 	}
 	return rows

@@ -25,6 +25,7 @@ func TemplateFuncs() template.FuncMap {
 		"date":        formatDate,
 		"datetime":    formatDateTime,
 		"ago":         ago,
+		"agoShort":    agoShort,
 		"number":      formatNumber,
 		"add":         func(a, b int) int { return a + b },
 		"sub":         func(a, b int) int { return a - b },
@@ -33,6 +34,9 @@ func TemplateFuncs() template.FuncMap {
 		"pages":       pageWindow,
 		"isoTime":     isoTime,
 		"deref":       deref,
+		// The rules in words, as the service's errors say them.
+		"usernameRule": func() string { return models.UsernameRule },
+		"passwordRule": func() string { return models.PasswordRule },
 	}
 }
 
@@ -117,6 +121,29 @@ func ago(v any) string {
 		return plural(int(d/(30*24*time.Hour)), "month") + " ago"
 	}
 	return plural(int(d/(365*24*time.Hour)), "year") + " ago"
+}
+
+// agoShort is ago for a table cell: "now", "8 min", "3 h", "5 d",
+// "4 mo", "2 y" ("never" for none); the cell's title has the full time.
+func agoShort(v any) string {
+	t, ok := asTime(v)
+	if !ok {
+		return "never"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min"
+	case d < 24*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " h"
+	case d < 30*24*time.Hour:
+		return strconv.Itoa(int(d/(24*time.Hour))) + " d"
+	case d < 365*24*time.Hour:
+		return strconv.Itoa(int(d/(30*24*time.Hour))) + " mo"
+	}
+	return strconv.Itoa(int(d/(365*24*time.Hour))) + " y"
 }
 
 func plural(n int, word string) string {

@@ -265,6 +265,9 @@ func fieldErrors(err error) (map[string]string, bool) {
 	}
 	var ce *models.ConflictError
 	if errors.As(err, &ce) {
+		if len(ce.Fields) > 0 {
+			return ce.Fields, true
+		}
 		field := ce.Field
 		if field == "" {
 			field = "form"

@@ -98,19 +98,23 @@ func (s *Service) ChangePassword(ctx context.Context, by Actor, current, next st
 		c.add("current_password", "Enter your current password.")
 	}
 	c.check("password", next)
-	if err := c.err(); err != nil {
-		return nil, err
-	}
 	u, err := s.Get(ctx, by.User.ID)
 	if err != nil {
 		return nil, err
 	}
-	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
-	if err != nil && !errors.Is(err, errBadPHC) {
-		return nil, err
+	// The current password is checked even when the new one is refused,
+	// so that the form says everything that is wrong at once.
+	if current != "" {
+		ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
+		if err != nil && !errors.Is(err, errBadPHC) {
+			return nil, err
+		}
+		if !ok {
+			c.add("current_password", "The current password is not right.")
+		}
 	}
-	if !ok {
-		return nil, fieldError("current_password", "The current password is not right.")
+	if err := c.err(); err != nil {
+		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {

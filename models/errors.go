@@ -42,6 +42,9 @@ func fieldError(field, msg string) *ValidationError {
 type ConflictError struct {
 	Field   string
 	Message string
+	// Fields has every taken field with its message, when a form's
+	// username and e-mail address are both taken (Field is the first).
+	Fields map[string]string
 }
 
 func (e *ConflictError) Error() string { return e.Message }

@@ -93,7 +93,17 @@ func (n *NewUser) normalize() {
 	}
 }
 
-func (n *NewUser) check(emailRequired bool) error {
+// checkNew is check, plus whether the username and e-mail address are
+// taken, all in one answer.
+func (s *Service) checkNew(ctx context.Context, n NewUser, emailRequired bool) error {
+	c := n.checker(emailRequired)
+	if err := s.checkTaken(ctx, c, n.Username, n.Email, 0); err != nil {
+		return err
+	}
+	return c.err()
+}
+
+func (n *NewUser) checker(emailRequired bool) checker {
 	c := checker{}
 	c.check("username", n.Username)
 	if emailRequired && n.Email == "" {
@@ -107,7 +117,7 @@ func (n *NewUser) check(emailRequired bool) error {
 	c.check("level", n.Level)
 	c.check("type", n.Type)
 	checkVar(c, n.Var, false)
-	return c.err()
+	return c
 }
 
 // Create makes an account for an admin, the API or the command line. The
@@ -118,7 +128,7 @@ func (s *Service) Create(ctx context.Context, by Actor, n NewUser) (*User, error
 	if err := Authorize(by.User, ActCreate, nil); err != nil {
 		return nil, err
 	}
-	if err := n.check(false); err != nil {
+	if err := s.checkNew(ctx, n, false); err != nil {
 		return nil, err
 	}
 	if !CanGrant(by.User, n.Level) {
@@ -146,7 +156,7 @@ func (s *Service) Register(ctx context.Context, m Meta, n NewUser, needConfirm b
 	n.Var = nil
 	n.Group = ""
 	n.normalize()
-	if err := n.check(true); err != nil {
+	if err := s.checkNew(ctx, n, true); err != nil {
 		return nil, err
 	}
 	u, err := s.insert(ctx, n, false)
@@ -201,9 +211,9 @@ func conflictOr(err error) error {
 	// Both databases name the index in the message.
 	switch {
 	case strings.Contains(msg, "users_username_lower_key"):
-		return &ConflictError{Field: "username", Message: "This username is already taken."}
+		return &ConflictError{Field: "username", Message: msgUsernameTaken}
 	case strings.Contains(msg, "users_email_lower_key"):
-		return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
+		return &ConflictError{Field: "email", Message: msgEmailTaken}
 	}
 	return &ConflictError{Message: "This already exists."}
 }

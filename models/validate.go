@@ -35,10 +35,17 @@ func newValidator() *validator.Validate {
 	})
 	_ = v.RegisterValidation("weburl", func(fl validator.FieldLevel) bool {
 		u, err := url.Parse(fl.Field().String())
-		return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+		return err == nil && u.Scheme == "https" && u.Host != "" // the pages' CSP loads images over https only
 	})
 	return v
 }
+
+// UsernameRule and PasswordRule say the rules in words, the same in every
+// form's hint and error.
+const (
+	UsernameRule = "3–30 letters, digits, _ . and -, starting with a letter or digit, not only digits"
+	PasswordRule = "At least 8 characters"
+)
 
 // field rules, checked one value at a time so each error names its field.
 var rules = map[string]string{
@@ -68,11 +75,11 @@ func message(field string, fe validator.FieldError) string {
 		}
 		return "Must be at most " + fe.Param() + " characters."
 	case "username":
-		return "Use letters, digits, _ . and -, starting with a letter or digit (not only digits)."
+		return "Use " + UsernameRule + "."
 	case "email":
 		return "Enter a valid e-mail address."
 	case "weburl":
-		return "Enter an http:// or https:// address."
+		return "Enter an https:// address (pictures load over https only)."
 	}
 	return "Invalid value."
 }
