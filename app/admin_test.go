@@ -438,7 +438,7 @@ func TestConsoleEditUser(t *testing.T) {
 		}
 		// The last active superadmin can't demote itself.
 		root := env.SignedIn("root")
-		res = root.Post(userPath("/admin/users/%d", cast.root.ID), url.Values{"username": {"root"}, "email": {"root@example.com"}, "level": {"9"}})
+		res = root.Post(userPath("/admin/users/%d", cast.root.ID), url.Values{"username": {"root"}, "email": {"root@example.com"}, "level": {"9"}, "confirm_demote": {"yes"}})
 		wantCode(t, res, http.StatusForbidden, "last superadmin demoted")
 		if u, _ := env.Users.Get(ctx, cast.root.ID); u.Level != models.LevelSuperadmin {
 			t.Errorf("root demoted to %d", u.Level)
@@ -627,14 +627,18 @@ func TestConsoleOnlineAndEvents(t *testing.T) {
 		}
 		for q, msg := range map[string]string{
 			"action=drop.table": "Unknown action",
-			"actor=nobody":      "There is no account nobody",
-			"since=yesterday":   "Use a date like",
+			"actor=nobody":      "No account is called “nobody”, so no event matches “By”.",
+			"since=yesterday":   "“From” takes a date like 2026-01-31: the list below ignores it.",
 		} {
 			res := alice.Get("/admin/events?" + q)
 			wantCode(t, res, http.StatusUnprocessableEntity, q)
 			if !strings.Contains(res.Text(), msg) {
 				t.Errorf("%s: no %q: %s", q, msg, res.Text())
 			}
+		}
+		// An unknown account in "By" matches nothing: the page must not claim the list ignores it.
+		if res := alice.Get("/admin/events?actor=nobody"); strings.Contains(res.Text(), "ignores") {
+			t.Errorf("actor=nobody says the list ignores it: %s", res.Text())
 		}
 		wantCode(t, alice.Get("/admin/events?page=99999999"), http.StatusOK, "absurd page")
 	})

@@ -256,6 +256,17 @@ func status(res *network.Response) int {
 	return int(res.Status)
 }
 
+// toggle clicks what sel finds without leaving the page (a disclosure's
+// summary, e.g. the confirm step of a destructive action).
+func (b *browser) toggle(sel string) {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		b.fail("click %s: %v", sel, err)
+	}
+}
+
 // fill types a value into the field sel finds, replacing what was there.
 func (b *browser) fill(sel, value string) {
 	b.t.Helper()

@@ -234,6 +234,11 @@ func TestBrowserAdminBansMember(t *testing.T) {
 		}
 		admin.wantStatus("user", admin.click("admin-user", "a.user-link"), 200)
 		userPath := admin.path()
+		// Ban is a confirm step: the form shows once its disclosure opens.
+		if admin.count(`details#ban-confirm[open]`) != 0 {
+			admin.fail("the ban's confirm step is open before anyone asked")
+		}
+		admin.toggle(`details#ban-confirm > summary`)
 		admin.fill(`form#ban-form textarea[name=reason]`, "Spam in every thread")
 		admin.wantStatus("ban", admin.click("admin-user-banned", `form#ban-form button[type=submit]`), 200)
 		admin.wantPath(userPath)

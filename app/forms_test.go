@@ -88,3 +88,50 @@ func TestAvatarMustBeHTTPS(t *testing.T) {
 		wantContains(t, res, `<span class="avatar avatar-pic avatar-lg`, `<img src="https://img.example.com/max.png" alt=""`)
 	})
 }
+
+func TestSelfDemotionAsksFirst(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		root := env.User("root", models.LevelSuperadmin)
+		env.User("other_root", models.LevelSuperadmin) // so that root is not the last one
+		c := env.SignedIn("root")
+		page := c.Get(userPath("/admin/users/%d", root.ID))
+		wantContains(t, page, `id="w-level"`, "This is your own account")
+		form := url.Values{"username": {"root"}, "email": {"root@example.com"}, "level": {"5"}}
+		res := c.Post(userPath("/admin/users/%d", root.ID), form)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		wantContains(t, res, "This lowers your own level from 10 (superadmin) to 5 (user).", `name="confirm_demote"`,
+			`<option value="5" selected`)
+		if u, _ := env.Users.Get(ctx(), root.ID); u.Level != models.LevelSuperadmin {
+			t.Fatalf("demoted without the confirmation: level %d", u.Level)
+		}
+		form.Set("confirm_demote", "yes")
+		wantRedirect(t, c.Post(userPath("/admin/users/%d", root.ID), form), userPath("/admin/users/%d", root.ID))
+		if u, _ := env.Users.Get(ctx(), root.ID); u.Level != 5 {
+			t.Errorf("level after the confirmed demotion: %d", u.Level)
+		}
+		// Someone else's page: no warning, no question.
+		other := env.User("member", 1)
+		wantNotContains(t, env.SignedIn("other_root").Get(userPath("/admin/users/%d", other.ID)), `id="w-level"`)
+	})
+}
+
+func TestDestructiveActionsHaveAConfirmStep(t *testing.T) {
+	env := apptest.New(t, "sqlite")
+	env.User("root", models.LevelSuperadmin)
+	member := env.User("member", 1)
+	c := env.SignedIn("root")
+	page := c.Get(userPath("/admin/users/%d", member.ID))
+	for _, action := range []string{"ban", "delete"} {
+		wantContains(t, page, `<details class="confirm action-form" id="`+action+`-confirm">`)
+	}
+	// The routes of SPEC §4 still act on a POST with only _csrf.
+	wantRedirect(t, c.Post(userPath("/admin/users/%d/delete", member.ID), nil), userPath("/admin/users/%d", member.ID))
+	page = c.Get(userPath("/admin/users/%d", member.ID))
+	restore, purge := strings.Index(page.Body, `id="restore-form"`), strings.Index(page.Body, `id="purge-confirm"`)
+	if restore < 0 || purge < 0 || restore > purge {
+		t.Errorf("on a deleted account Restore comes first (restore at %d, purge at %d)", restore, purge)
+	}
+	if strings.Index(page.Body, `id="restore-form"`) > strings.Index(page.Body, `id="revoke-form"`) && strings.Contains(page.Body, `id="revoke-form"`) {
+		t.Error("Restore is not the first action of a deleted account")
+	}
+}

@@ -414,8 +414,14 @@ func (b *browser) checkView(m viewMode, shot, axeJS string) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`typeof axe === "undefined" ? (0, eval)(`+jsString(axeJS)+`) : 0`)); err != nil {
 		b.fail("inject axe-core: %v", err)
 	}
+	// Every rule in light mode; in dark mode only the colours change, so
+	// only the contrast rule runs again (the gates' time stays modest).
+	opts := `{resultTypes: ["violations"]}`
+	if m.Dark {
+		opts = `{resultTypes: ["violations"], runOnly: {type: "rule", values: ["color-contrast", "link-in-text-block"]}}`
+	}
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeResult](
-		`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`,
+		`axe.run(document, `+opts+`).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`,
 		func(p *runtime.EvaluateParams) { yes := true; p.AwaitPromise = &yes }))
 	if err != nil {
 		b.fail("axe-core on %s: %v", shot, err)

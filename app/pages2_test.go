@@ -26,7 +26,8 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 		if res.Header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
 		}
-		wantContains(t, res, "Too many attempts")
+		// The sign-in form again: the wait in words, and a way in now.
+		wantContains(t, res, "Too many failed sign-ins for this account. Try again in 15 minutes", `href="/password/forgot"`, `action="/login"`)
 		// Even the right password waits until the lock ends…
 		wantStatus(t, env.Client().Post("/login", url.Values{"login": {"joe"}, "password": {apptest.Password}}), http.StatusTooManyRequests)
 		// …which it does by itself.

@@ -13,6 +13,9 @@ import (
 
 const tplAdminEvents = "admin/events"
 
+// filterLabels are the audit log filter's field labels, as its messages name them.
+var filterLabels = map[string]string{"actor": "By", "target": "To"}
+
 // ListEvents is the audit log: who did what to whom, when and from
 // where, filtered by actor, target (username or id), action and dates.
 func (h *Handler) ListEvents(c *fiber.Ctx) error {
@@ -33,7 +36,7 @@ func (h *Handler) ListEvents(c *fiber.Ctx) error {
 		q.Set(p.name, v)
 		id, err := h.accountID(c, v)
 		if errors.Is(err, models.ErrNotFound) {
-			errs[p.name] = "There is no account " + v + "; give a username or an id."
+			errs[p.name] = "No account is called “" + v + "”, so no event matches “" + filterLabels[p.name] + "”. Give a username or an id."
 			id = -1 // matches nothing
 		} else if err != nil {
 			return err
@@ -46,21 +49,21 @@ func (h *Handler) ListEvents(c *fiber.Ctx) error {
 			f.Action = action
 			q.Set("action", action)
 		} else {
-			errs["action"] = "Unknown action " + strconv.Quote(action) + "; pick one from the list."
+			errs["action"] = "Unknown action " + strconv.Quote(action) + ": the list below shows every action. Pick one from the list."
 			action = ""
 		}
 	}
 	form["action"] = action
 	since, err := parseDay(c.Query("since"))
 	if err != nil {
-		errs["since"] = "Use a date like 2026-01-31."
+		errs["since"] = "“From” takes a date like 2026-01-31: the list below ignores it."
 	} else if !since.IsZero() {
 		f.Since = since
 		q.Set("since", dayText(since))
 	}
 	until, err := parseDay(c.Query("until"))
 	if err != nil {
-		errs["until"] = "Use a date like 2026-01-31."
+		errs["until"] = "“Until” takes a date like 2026-01-31: the list below ignores it."
 	} else if !until.IsZero() {
 		f.Until = until.AddDate(0, 0, 1) // the form's date is inclusive
 		q.Set("until", dayText(until))

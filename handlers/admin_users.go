@@ -242,6 +242,7 @@ type userPageState struct {
 	Errors         map[string]string
 	PasswordErrors map[string]string
 	PurgeError     string
+	ConfirmDemote  bool // the edit lowers the viewer's own level: ask again
 }
 
 // userActions are the detail page's buttons, by models.Action, as the
@@ -290,8 +291,20 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 		"Errors":         st.Errors,
 		"PasswordErrors": st.PasswordErrors,
 		"PurgeError":     st.PurgeError,
-		"LevelOptions":   levelOptions(me, u.Level),
+		"ConfirmDemote":  st.ConfirmDemote,
+		"LevelOptions":   levelOptions(me, formLevel(st.Form, u.Level)),
 	}})
+}
+
+// formLevel is the level the edit form sent back (to keep it selected),
+// or the account's own.
+func formLevel(form fiber.Map, level int) int {
+	if v, ok := form["level"].(string); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return level
 }
 
 // targetUser loads the account named by the :id parameter.
@@ -351,6 +364,13 @@ func (h *Handler) SaveUser(c *fiber.Ctx) error {
 		return err
 	}
 	p, form, rows, errs := parseUserForm(c, u)
+	// Lowering one's own level is allowed (a superadmin's own page) but
+	// can lock one out of the console: the form asks first.
+	demote := selfDemotion(Me(c), u, p.Level) && c.FormValue("confirm_demote") != "yes"
+	if demote && errs["level"] == "" {
+		errs["level"] = "This lowers your own level from " + strconv.Itoa(u.Level) + " (" + models.Role(u.Level) + ") to " +
+			strconv.Itoa(*p.Level) + " (" + models.Role(*p.Level) + "). Tick the box below to confirm."
+	}
 	if len(errs) == 0 {
 		_, err = h.Users.Update(c.UserContext(), actor(c), u.ID, p)
 		if fields, ok := fieldErrors(err); ok {
@@ -360,10 +380,15 @@ func (h *Handler) SaveUser(c *fiber.Ctx) error {
 		}
 	}
 	if len(errs) > 0 {
-		return h.userPage(c, u, userPageState{Status: fiber.StatusUnprocessableEntity, Form: form, VarRows: rows, Errors: errs})
+		return h.userPage(c, u, userPageState{Status: fiber.StatusUnprocessableEntity, Form: form, VarRows: rows, Errors: errs, ConfirmDemote: demote})
 	}
 	flash(c, "success", "The account "+u.Username+" is saved.")
 	return redirect(c, userURL(u.ID))
+}
+
+// selfDemotion says whether an edit lowers the editor's own level.
+func selfDemotion(me, u *models.User, level *int) bool {
+	return me != nil && me.ID == u.ID && level != nil && *level < u.Level
 }
 
 // userRow is one line of the user list, formatted here so that the

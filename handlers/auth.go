@@ -38,6 +38,7 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
+	var locked *models.LockedError
 	switch {
 	case err == nil:
 	case errors.Is(err, models.ErrInvalidCredentials):
@@ -53,8 +54,17 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 			"Form": form, "Unconfirmed": true,
 			"Error": "Your e-mail address is not confirmed yet. Open the link we sent you, or ask for a new one.",
 		}})
+	case errors.As(err, &locked):
+		// The sign-in form again, with the wait in words and the way out
+		// (a reset link), instead of a bare error page.
+		c.Set(fiber.HeaderRetryAfter, retrySeconds(locked.RetryAfter))
+		return h.render(c, tplLogin, Page{Title: "Sign in", Status: fiber.StatusTooManyRequests, Data: fiber.Map{
+			"Form": form, "Locked": true,
+			"Error": "Too many failed sign-ins for this account. Try again in " + waitWords(locked.RetryAfter) +
+				", or reset your password to get in now.",
+		}})
 	default:
-		return err // LockedError → 429 page with Retry-After
+		return err
 	}
 	session(c).SignIn(u.ID, u.SessionVersion, c.FormValue("remember") != "")
 	h.forgetGuest(c)

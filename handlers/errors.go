@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ func statusOf(err error) (int, string) {
 	case errors.As(err, &ce):
 		return http.StatusConflict, ce.Message
 	case errors.As(err, &le):
-		return http.StatusTooManyRequests, "Too many attempts. Try again in " + le.RetryAfter.Round(time.Minute).String() + "."
+		return http.StatusTooManyRequests, "Too many attempts. Try again in " + waitWords(le.RetryAfter) + "."
 	case errors.As(err, &fe):
 		switch fe.Code {
 		case http.StatusNotFound:
@@ -87,6 +88,15 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 	return nil
 }
 
+// waitWords says a wait as a person would: "15 minutes", "1 minute",
+// "40 seconds" (rounded up, never "0").
+func waitWords(d time.Duration) string {
+	if d < time.Minute {
+		return plural(max(1, int((d+time.Second-1)/time.Second)), "second")
+	}
+	return plural(int((d+time.Minute-1)/time.Minute), "minute")
+}
+
 func retrySeconds(d time.Duration) string {
 	s := int(d.Round(time.Second) / time.Second)
 	if s < 1 {
@@ -112,10 +122,18 @@ func (h *Handler) TooManyRequests(c *fiber.Ctx) error {
 		return apiError(c, http.StatusTooManyRequests, "Too many requests. Try again later.", nil)
 	}
 	return h.render(c, "errors/error", Page{Title: "Too many requests", Status: http.StatusTooManyRequests, Data: fiber.Map{
-		"Status": http.StatusTooManyRequests,
-		"Message": "Too many attempts from your network. Wait " + c.GetRespHeader(fiber.HeaderRetryAfter) +
-			" seconds and try again.",
+		"Status":  http.StatusTooManyRequests,
+		"Message": "Too many attempts from your network. Wait " + waitWords(retryAfter(c)) + " and try again.",
 	}})
+}
+
+// retryAfter is the wait the limiter set in Retry-After (a minute when
+// it set none).
+func retryAfter(c *fiber.Ctx) time.Duration {
+	if n, err := strconv.Atoi(c.GetRespHeader(fiber.HeaderRetryAfter)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return time.Minute
 }
 
 // LogPath keeps the secret of an e-mail link (/confirm/…, /password/reset/…)

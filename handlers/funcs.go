@@ -34,6 +34,8 @@ func TemplateFuncs() template.FuncMap {
 		"pages":       pageWindow,
 		"isoTime":     isoTime,
 		"deref":       deref,
+		"eventText":   eventText,
+		"placeText":   placeText,
 		// The rules in words, as the service's errors say them.
 		"usernameRule": func() string { return models.UsernameRule },
 		"passwordRule": func() string { return models.PasswordRule },
@@ -144,6 +146,44 @@ func agoShort(v any) string {
 		return strconv.Itoa(int(d/(30*24*time.Hour))) + " mo"
 	}
 	return strconv.Itoa(int(d/(365*24*time.Hour))) + " y"
+}
+
+// eventWords say an account's own history to its owner (the member
+// dashboard); the console shows the codes.
+var eventWords = map[string]string{
+	models.EvSignup: "You created your account", models.EvLogin: "You signed in",
+	models.EvLoginFailed: "A sign-in failed (wrong password)", models.EvLoginLocked: "Sign-in paused after too many failures",
+	models.EvLogout: "You signed out", models.EvCreate: "An administrator created your account",
+	models.EvUpdate: "An administrator changed your account", models.EvBan: "Your account was banned",
+	models.EvUnban: "The ban on your account was lifted", models.EvDelete: "Your account was deleted",
+	models.EvRestore: "Your account was restored", models.EvPassword: "An administrator set your password",
+	models.EvPasswordChange: "You changed your password", models.EvSessionsRevoke: "Every session was signed out",
+	models.EvConfirm: "Your e-mail address was confirmed", models.EvProfile: "You changed your profile",
+	models.EvPasswordForgot: "A password reset link was asked for", models.EvEmailChangeRequest: "A new e-mail address waits for confirmation",
+	models.EvEmailChange: "Your new e-mail address was confirmed", models.EvConfirmationRequest: "A confirmation link was asked for",
+	models.EvMailSendReset: "An administrator sent you a reset link", models.EvMailResendConfirm: "An administrator resent your confirmation link",
+}
+
+// eventText is an event's action in words for its owner.
+func eventText(action string) string {
+	if w, ok := eventWords[action]; ok {
+		return w
+	}
+	return "Account activity"
+}
+
+// placeText says where an event came from, for its owner: the address,
+// or words for the command line and this machine.
+func placeText(ip string) string {
+	switch {
+	case ip == "":
+		return ""
+	case ip == "cli":
+		return "from the server's command line"
+	case ip == "::1" || strings.HasPrefix(ip, "127."):
+		return "from this server"
+	}
+	return "from " + ip
 }
 
 func plural(n int, word string) string {
