@@ -52,8 +52,9 @@ func NewLogger(cfg Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
 
-// NewServer wires the application on an open, migrated database. opts
-// tunes the users service (tests use cheap hashing and their own clock).
+// NewServer wires the application on an open, migrated database; the
+// users service comes tuned by the caller (tests use cheap hashing and
+// their own clock).
 func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, error) {
 	secret, err := cfg.Secret()
 	if err != nil {
@@ -82,11 +83,12 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if cfg.ViewsDir != "" {
 		mailViews = os.DirFS(cfg.ViewsDir)
 	}
-	h.Mail, err = mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
+	mail, err := mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
 		Site: h.Opts.SiteName, Views: mailViews, Reload: cfg.ViewsDir != ""}, users, log)
 	if err != nil {
 		return nil, err
 	}
+	h.Mail = mail
 	h.AfterRegister = h.SendConfirmation
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{
@@ -106,7 +108,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.EnableIPValidation = true
 	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: h.Mail, Config: cfg, Log: log}
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))
