@@ -36,7 +36,7 @@ func (s *Server) routes(csrf fiber.Handler) {
 		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
 	})
 	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter)
-	apiAdmin := a.RequireLevel(models.LevelAdmin)
+	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
 	v1.Get("/users", a.ListUsers)
 	v1.Get("/users/me", a.GetMe)
 	v1.Get("/users/:id", a.GetUser)
@@ -44,7 +44,20 @@ func (s *Server) routes(csrf fiber.Handler) {
 	v1.Patch("/users/:id", a.UpdateUser)
 	v1.Delete("/users/:id", a.DeleteUser)
 	v1.Get("/online", apiAdmin, a.Online)
-	v1.Get("/stats", a.RequireLevel(models.LevelModerator), a.Stats)
+	v1.Get("/stats", apiStaff, a.Stats)
+	// The console's account actions, through the same service methods
+	// (which check who may do them to whom).
+	v1.Post("/users/:id/block", a.BlockUser) // moderators too, on lower levels
+	v1.Post("/users/:id/unblock", a.UnblockUser)
+	v1.Post("/users/:id/restore", a.RestoreUser)
+	v1.Post("/users/:id/confirm", a.ConfirmUser)
+	v1.Post("/users/:id/resend-confirmation", a.ResendConfirmation)
+	v1.Post("/users/:id/sessions/revoke", a.RevokeUserSessions) // any key on its own account
+	v1.Put("/users/:id/password", a.SetUserPassword)
+	v1.Post("/users/:id/password-reset", a.SendPasswordReset)
+	// The audit log: all of it (admins), one account's (staff, as its console page).
+	v1.Get("/events", apiAdmin, a.ListEvents)
+	v1.Get("/users/:id/events", apiStaff, a.ListUserEvents)
 	v1.Use(a.NotFound)
 
 	// Pages: the session (Me), the CSRF check and token, presence.

@@ -109,7 +109,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	}
 	app := fiber.New(fcfg)
 	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: h.Mail, Config: cfg, Log: log,
-		API: &api.Handler{Users: users, Log: log}}
+		API: &api.Handler{Users: users, Log: log, Mail: h.Mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))

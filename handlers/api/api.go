@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -19,6 +20,7 @@ import (
 type Handler struct {
 	Users *models.Service
 	Log   *slog.Logger
+	Mail  *mailer.Mailer // queues the links that password-reset and resend-confirmation send
 }
 
 // Locals keys of an API request.

@@ -19,7 +19,7 @@ type apiVisitor struct {
 	LastSeenAt time.Time `json:"last_seen_at"`
 }
 
-// APIOnline is GET /api/v1/online: the visitors seen within the online
+// Online is GET /api/v1/online: the visitors seen within the online
 // window, newest first, filtered by id (an account), pageid (a page's
 // path), kind (members or guests); page and limit as in every list.
 func (h *Handler) Online(c *fiber.Ctx) error {

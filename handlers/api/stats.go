@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// APIStats is GET /api/v1/stats: the dashboard figures (total, per type
+// Stats is GET /api/v1/stats: the dashboard figures (total, per type
 // and role, online members and guests, sign-ups and sign-ins per day),
 // computed at most every few seconds (generated_at says when).
 func (h *Handler) Stats(c *fiber.Ctx) error {

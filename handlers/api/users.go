@@ -13,7 +13,7 @@ import (
 // the words of SPEC §2.
 var apiTypes = map[string]string{"1": "active", "2": "blocked", "3": "inactive", "4": "deleted", "banned": "blocked"}
 
-// APIListUsers is GET /api/v1/users: the filter of SPEC §2 as query
+// ListUsers is GET /api/v1/users: the filter of SPEC §2 as query
 // parameters (type, level, role, search, sort, page, limit; limit 20 by
 // default, at most 100). Below staff, deleted accounts are left out; below
 // admin, e-mail addresses are, and the search doesn't look at them.
@@ -46,30 +46,24 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	return list(c, page, func(u *models.User) User { return h.userFor(me, u) })
 }
 
-// APIGetMe is GET /api/v1/users/me: the account the key acts as.
+// GetMe is GET /api/v1/users/me: the account the key acts as.
 func (h *Handler) GetMe(c *fiber.Ctx) error {
 	me := Me(c)
 	return one(c, http.StatusOK, h.userFor(me, me))
 }
 
-// APIGetUser is GET /api/v1/users/:id. A deleted account is a 404 below staff.
+// GetUser is GET /api/v1/users/:id, where :id is an id, a username or
+// (for admins) an e-mail address. A deleted account is a 404 below staff.
 func (h *Handler) GetUser(c *fiber.Ctx) error {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	u, err := h.Users.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
 	me := Me(c)
-	if !models.CanSeeAccount(me, u) {
-		return models.ErrNotFound
+	u, err := h.Users.FindAs(c.UserContext(), me, c.Params("id"))
+	if err != nil {
+		return err
 	}
 	return one(c, http.StatusOK, h.userFor(me, u))
 }
 
-// APICreateUser is POST /api/v1/users: username and password required;
+// CreateUser is POST /api/v1/users: username and password required;
 // email, name, level (the default level when left out), type (1 Active by
 // default), avatar, group and var optional. 201 with the new account.
 func (h *Handler) CreateUser(c *fiber.Ctx) error {
@@ -110,7 +104,7 @@ func (h *Handler) CreateUser(c *fiber.Ctx) error {
 	return one(c, http.StatusCreated, h.userFor(me, u))
 }
 
-// APIUpdateUser is PATCH /api/v1/users/:id: only the fields sent change
+// UpdateUser is PATCH /api/v1/users/:id: only the fields sent change
 // (username, email, name, password, level, type, points — or point, as
 // the REST seed spells it —, avatar, group, var). email, name, avatar and
 // group may be null to clear them; a var key set to null is removed.
@@ -156,12 +150,20 @@ func (h *Handler) UpdateUser(c *fiber.Ctx) error {
 	return one(c, http.StatusOK, h.userFor(Me(c), u))
 }
 
-// APIDeleteUser is DELETE /api/v1/users/:id: a soft delete (type 4), for
-// admins, on accounts below their level. 200 with the deleted account.
+// DeleteUser is DELETE /api/v1/users/:id: a soft delete (type 4), for
+// admins, on accounts below their level; 200 with the deleted account.
+// With ?purge=true, a superadmin erases an already deleted account (204).
 func (h *Handler) DeleteUser(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return err
+	}
+	purge, err := boolQuery(c, "purge")
+	if err != nil {
+		return err
+	}
+	if purge {
+		return h.purge(c, id)
 	}
 	u, err := h.Users.Delete(c.UserContext(), actor(c), id)
 	if err != nil {
