@@ -27,6 +27,7 @@ import (
 
 	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/handlers"
+	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
 	"github.com/webmin/webmin/static"
@@ -42,6 +43,7 @@ type Server struct {
 	Fiber   *fiber.App
 	Users   *models.Service
 	Handler *handlers.Handler
+	API     *api.Handler   // the JSON API under /api/v1
 	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
 	Config  Config
 	Log     *slog.Logger
@@ -108,7 +110,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.EnableIPValidation = true
 	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log}
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log,
+		API: &api.Handler{Users: users, Log: log, Mail: mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))

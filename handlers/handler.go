@@ -84,11 +84,7 @@ func actor(c *fiber.Ctx) models.Actor {
 }
 
 func meta(c *fiber.Ctx) models.Meta {
-	m := models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
-	if k, ok := c.Locals(localAPIKey).(*models.APIKey); ok {
-		m.Via = "API key " + k.Prefix
-	}
-	return m
+	return models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
 }
 
 // Page is what a handler adds to the data every page gets.

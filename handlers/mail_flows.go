@@ -223,57 +223,40 @@ func orNone(s string) string {
 // SendUserReset is the console's "send a password reset" (POST
 // /admin/users/:id/reset).
 func (h *Handler) SendUserReset(c *fiber.Ctx) error {
-	return h.adminMail(c, models.ActSendReset, models.MailReset, models.EvMailSendReset)
+	return h.adminMail(c, models.MailReset)
 }
 
 // ResendUserConfirmation is the console's "resend confirmation" (POST
 // /admin/users/:id/resend).
 func (h *Handler) ResendUserConfirmation(c *fiber.Ctx) error {
-	return h.adminMail(c, models.ActConfirm, models.MailConfirm, models.EvMailResendConfirm)
+	return h.adminMail(c, models.MailConfirm)
 }
 
-func (h *Handler) adminMail(c *fiber.Ctx, act models.Action, kind, event string) error {
+func (h *Handler) adminMail(c *fiber.Ctx, kind string) error {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	u, err := h.Users.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := models.Authorize(Me(c), act, u); err != nil {
-		return err
-	}
 	back := "/admin/users/" + strconv.FormatInt(id, 10)
+	u, err := h.Users.AdminMail(c.UserContext(), actor(c), id, kind)
+	var ce *models.ConflictError
+	var le *models.LockedError
+	switch {
+	case errors.As(err, &ce):
+		flash(c, "error", ce.Message)
+		return redirect(c, back)
+	case errors.As(err, &le):
+		flash(c, "error", "This account was already sent "+itoa(models.MailPerAccountPerHour)+
+			" such messages in the last hour. Try again later.")
+		return redirect(c, back)
+	case err != nil:
+		return err
+	}
+	h.Mail.Send(models.MailRequest{Kind: kind, UserID: u.ID, By: actor(c)})
 	what := "A password reset link"
 	if kind == models.MailConfirm {
 		what = "A new confirmation link"
 	}
-	switch {
-	case u.EmailAddress() == "":
-		flash(c, "error", u.Username+" has no e-mail address to send a link to.")
-		return redirect(c, back)
-	case u.Type == models.TypeBanned || u.Type == models.TypeDeleted:
-		flash(c, "error", "A banned or deleted account can't be sent a link; unban or restore it first.")
-		return redirect(c, back)
-	case kind == models.MailConfirm && u.Type != models.TypeInactive && u.EmailVerifiedAt != nil:
-		flash(c, "info", u.Username+"'s e-mail address is already confirmed.")
-		return redirect(c, back)
-	}
-	allowed, err := h.Users.MailAllowed(ctx, u.ID, kind)
-	if err != nil {
-		return err
-	}
-	if !allowed {
-		_ = h.Users.Record(ctx, actor(c), models.EvMailLimited, &u.ID,
-			kind+": at most "+itoa(models.MailPerAccountPerHour)+" an hour per account")
-		flash(c, "error", "This account was already sent "+itoa(models.MailPerAccountPerHour)+
-			" such messages in the last hour. Try again later.")
-		return redirect(c, back)
-	}
-	h.Mail.Send(models.MailRequest{Kind: kind, UserID: u.ID, By: actor(c)})
-	_ = h.Users.Record(ctx, actor(c), event, &u.ID, "")
 	msg := what + " is on its way to " + u.EmailAddress() + "."
 	if h.Mail.Transport() == models.TransportOutbox {
 		msg = what + " for " + u.EmailAddress() + " is in the outbox (no mail server is set up)."
