@@ -17,7 +17,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/etag"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
@@ -124,20 +123,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	}))
 	app.Use(compress.New())
 
-	tokens := &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour}
-	s.routes(csrf.New(csrf.Config{
-		KeyLookup:         "form:_csrf",
-		CookieName:        "wm_csrf",
-		CookieSameSite:    "Lax",
-		CookieSecure:      cfg.SecureCookies(),
-		CookieHTTPOnly:    true,
-		CookieSessionOnly: true,
-		Expiration:        7 * 24 * time.Hour,
-		Storage:           tokens,
-		KeyGenerator:      tokens.Generate,
-		ContextKey:        "csrf",
-		ErrorHandler:      h.CSRFDenied,
-	}))
+	h.CSRF = &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour, Secure: cfg.SecureCookies()}
+	s.routes()
 	return s, nil
 }
 

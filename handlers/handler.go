@@ -36,6 +36,7 @@ type Handler struct {
 	Users     *models.Service
 	Views     *html.Engine
 	Sessions  *Sessions
+	CSRF      *CSRFTokens
 	SetupLink *SetupToken
 	Log       *slog.Logger
 	Opts      Options
@@ -62,6 +63,8 @@ const (
 	localSession = "session"
 	localCSRF    = "csrf"
 	localVisitor = "visitor"
+	localAuth    = "auth"    // the *models.Session of a signed-in request
+	localPending = "pending" // the *models.Session waiting for a second factor
 )
 
 // Me is the signed-in account of the request, or nil: the one way to read

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/uptrace/bun"
 )
 
@@ -31,6 +32,10 @@ type Options struct {
 	AccountCacheSize  int // accounts kept at most (10,000)
 	Now               func() time.Time
 	Logger            *slog.Logger
+	// BaseURL is the site's public address, SiteName its name: the
+	// WebAuthn relying party of passkeys (passkeys.go).
+	BaseURL  string
+	SiteName string
 }
 
 func (o *Options) defaults() {
@@ -76,6 +81,9 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.SiteName == "" {
+		o.SiteName = "Webmin"
+	}
 }
 
 // Service is the users service of SPEC §2: every page, API endpoint and
@@ -88,6 +96,11 @@ type Service struct {
 
 	presence throttle
 	locks    lockout
+	sessions sessionCache // sessions.go
+
+	rpOnce sync.Once          // passkeys.go
+	rp     *webauthn.WebAuthn // the relying party, built on first use
+	rpErr  error
 	accounts *accountCache // accountcache.go
 
 	statsMu  sync.Mutex
@@ -172,6 +185,13 @@ const (
 	EvPassword       = "user.password"
 	EvPasswordChange = "password.change"
 	EvSessionsRevoke = "sessions.revoke"
+	EvSessionRevoke  = "session.revoke"
+	EvMFAEnable      = "mfa.enable"
+	EvMFADisable     = "mfa.disable"
+	EvMFAReset       = "mfa.reset"
+	EvRecoveryUsed   = "mfa.recovery_used"
+	EvPasskeyAdd     = "passkey.add"
+	EvPasskeyRemove  = "passkey.remove"
 	EvConfirm        = "user.confirm"
 	EvProfile        = "profile.update"
 )
