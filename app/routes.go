@@ -63,6 +63,8 @@ func (s *Server) routes() {
 	app.Post("/login", failedLogins, h.Login)
 	app.Get("/login/2fa", h.ShowSecondFactor) // after a right password, for accounts with two-factor
 	app.Post("/login/2fa", failedLogins, h.SecondFactor)
+	app.Post("/login/passkey/options", h.PasskeyLoginOptions) // JSON for static/js/passkeys.js
+	app.Post("/login/passkey", failedLogins, h.PasskeyLogin)
 	app.Get("/register", h.ShowRegister)
 	app.Post("/register", signups, h.Register)
 	app.Post("/logout", h.Logout)
@@ -82,6 +84,10 @@ func (s *Server) routes() {
 	app.Post("/settings/security/totp", signedIn, h.BeginTOTP)
 	app.Post("/settings/security/totp/confirm", signedIn, h.ConfirmTOTP)
 	app.Post("/settings/security/totp/disable", signedIn, h.DisableTOTP)
+	app.Post("/settings/security/passkeys/options", signedIn, h.PasskeyOptions) // JSON for static/js/passkeys.js
+	app.Post("/settings/security/passkeys", signedIn, h.AddPasskey)
+	app.Post("/settings/security/passkeys/:pid/rename", signedIn, h.RenamePasskey)
+	app.Post("/settings/security/passkeys/:pid/remove", signedIn, h.RemovePasskey)
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.

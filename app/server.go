@@ -73,6 +73,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 			BaseURL:      cfg.BaseURL,
 			Registration: cfg.Registration,
 			Development:  cfg.Development(),
+			Require2FA:   cfg.Require2FA,
 			Version:      Version,
 		},
 	}
@@ -84,6 +85,9 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	h.Mail, err = mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
 		Site: h.Opts.SiteName, Views: mailViews, Reload: cfg.ViewsDir != ""}, users, log)
 	if err != nil {
+		return nil, err
+	}
+	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
 		return nil, err
 	}
 	h.AfterRegister = h.SendConfirmation

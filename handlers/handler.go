@@ -28,6 +28,7 @@ type Options struct {
 	BaseURL      string
 	Registration string // open, confirm or closed
 	Development  bool   // show template errors to the designer
+	Require2FA   int    // accounts at or above this level (0: none) set up two-factor before using the console
 	Version      string
 }
 

@@ -85,8 +85,23 @@ func (h *Handler) RequireLevel(level int) fiber.Handler {
 		if me.Level < level || me.Type != models.TypeActive {
 			return &models.DeniedError{Reason: "this part of the console needs the " + models.Role(level) + " role"}
 		}
+		if h.needsTwoFactor(c, me) {
+			flash(c, "error", "Your role needs two-factor sign-in: turn it on here to use the console.")
+			return redirect(c, "/settings/security")
+		}
 		return c.Next()
 	}
+}
+
+// needsTwoFactor reports whether REQUIRE_2FA_LEVEL keeps me out of the
+// console until two-factor is on (a passkey sign-in proved two factors
+// and is let through).
+func (h *Handler) needsTwoFactor(c *fiber.Ctx, me *models.User) bool {
+	if h.Opts.Require2FA == 0 || me.Level < h.Opts.Require2FA || me.MFAEnabled {
+		return false
+	}
+	rec := CurrentSession(c)
+	return rec == nil || rec.Method != models.MethodPasskey
 }
 
 // guestCookie is the anonymous cookie that tells guests apart for presence.

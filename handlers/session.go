@@ -66,6 +66,7 @@ type sessionValues struct {
 	Flashes  []Flash      `json:"fl,omitempty"`
 	NewKey   *newKeyValue `json:"nk,omitempty"` // an API key just made, shown once (admin_keys.go)
 	Codes    []string     `json:"rc,omitempty"` // recovery codes just made, shown once (security.go)
+	WebAuthn string       `json:"wa,omitempty"` // a passkey ceremony under way (passkeys.go)
 }
 
 type newKeyValue struct {
@@ -74,7 +75,7 @@ type newKeyValue struct {
 }
 
 func (v *sessionValues) empty() bool {
-	return v.Token == "" && len(v.Flashes) == 0 && v.NewKey == nil && len(v.Codes) == 0
+	return v.Token == "" && len(v.Flashes) == 0 && v.NewKey == nil && len(v.Codes) == 0 && v.WebAuthn == ""
 }
 
 // Session is one request's session values; changes are written back as a

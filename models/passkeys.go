@@ -45,23 +45,31 @@ type PasskeyError struct {
 
 func (e *PasskeyError) Error() string { return "passkey refused: " + e.Reason }
 
-// relyingParty builds the WebAuthn relying party of the site from its
-// public address (Options.BaseURL): the host is the RP ID, the address's
-// origin the only origin accepted.
-func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
-	s.rpOnce.Do(func() {
-		u, err := url.Parse(s.opts.BaseURL)
-		if err != nil || u.Hostname() == "" {
-			s.rpErr = errors.New("passkeys need BASE_URL (the site's public address)")
-			return
-		}
-		s.rp, s.rpErr = webauthn.New(&webauthn.Config{
-			RPID:          u.Hostname(),
-			RPDisplayName: s.opts.SiteName,
-			RPOrigins:     []string{u.Scheme + "://" + u.Host},
-		})
+// ConfigurePasskeys sets the WebAuthn relying party of the site from its
+// public address: its host is the RP ID, its origin the only origin
+// accepted. Without it, passkeys are refused.
+func (s *Service) ConfigurePasskeys(baseURL, siteName string) error {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Hostname() == "" {
+		return errors.New("passkeys need the site's public address (BASE_URL)")
+	}
+	rp, err := webauthn.New(&webauthn.Config{
+		RPID:          u.Hostname(),
+		RPDisplayName: siteName,
+		RPOrigins:     []string{u.Scheme + "://" + u.Host},
 	})
-	return s.rp, s.rpErr
+	if err != nil {
+		return err
+	}
+	s.rp.Store(rp)
+	return nil
+}
+
+func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
+	if rp := s.rp.Load(); rp != nil {
+		return rp, nil
+	}
+	return nil, &PasskeyError{Reason: "passkeys are not set up on this site"}
 }
 
 // webauthnUser is an account as the WebAuthn library sees it. Its user
@@ -316,4 +324,3 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, m Meta, state, respons
 	}
 	return found, SignIn{Method: MethodPasskey, Remember: remember}, nil
 }
-

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -32,10 +33,6 @@ type Options struct {
 	AccountCacheSize  int // accounts kept at most (10,000)
 	Now               func() time.Time
 	Logger            *slog.Logger
-	// BaseURL is the site's public address, SiteName its name: the
-	// WebAuthn relying party of passkeys (passkeys.go).
-	BaseURL  string
-	SiteName string
 }
 
 func (o *Options) defaults() {
@@ -81,9 +78,7 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.SiteName == "" {
-		o.SiteName = "Webmin"
-	}
+
 }
 
 // Service is the users service of SPEC §2: every page, API endpoint and
@@ -98,10 +93,8 @@ type Service struct {
 	locks    lockout
 	sessions sessionCache // sessions.go
 
-	rpOnce sync.Once          // passkeys.go
-	rp     *webauthn.WebAuthn // the relying party, built on first use
-	rpErr  error
-	accounts *accountCache // accountcache.go
+	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
+	accounts *accountCache                     // accountcache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats

@@ -33,6 +33,17 @@
       });
     });
   }
+  // go loads the page the server named (a reload when only the #part differs).
+  function go(to) {
+    var a = document.createElement("a");
+    a.href = to;
+    if (a.pathname === location.pathname && a.search === location.search) {
+      location.hash = a.hash;
+      location.reload();
+    } else {
+      location.assign(to);
+    }
+  }
   function showError(box, err) {
     if (!box) return;
     box.textContent = err && err.name === "NotAllowedError" ? "Cancelled, or no passkey was chosen." : String(err && err.message || err);
@@ -67,7 +78,7 @@
         };
         return post("/settings/security/passkeys", { _csrf: csrf, name: nameInput.value, credential: JSON.stringify(body) });
       }).then(function (done) {
-        window.location.assign(done.redirect || "/settings/security");
+        go(done.redirect || "/settings/security");
       }).catch(function (err) {
         button.disabled = false;
         showError(addError, err);
@@ -79,10 +90,10 @@
   var login = document.querySelector("[data-passkey-login]");
   if (login) {
     login.hidden = false;
-    var go = login.querySelector("#passkey-login"), loginError = login.querySelector("[data-passkey-error]");
-    go.addEventListener("click", function () {
-      var csrf = go.getAttribute("data-csrf"), next = go.getAttribute("data-next") || "";
-      go.disabled = true;
+    var signIn = login.querySelector("#passkey-login"), loginError = login.querySelector("[data-passkey-error]");
+    signIn.addEventListener("click", function () {
+      var csrf = signIn.getAttribute("data-csrf"), next = signIn.getAttribute("data-next") || "";
+      signIn.disabled = true;
       loginError.hidden = true;
       post("/login/passkey/options", { _csrf: csrf }).then(function (opts) {
         var pk = opts.publicKey;
@@ -102,9 +113,9 @@
         };
         return post("/login/passkey", { _csrf: csrf, next: next, credential: JSON.stringify(body) });
       }).then(function (done) {
-        window.location.assign(done.redirect || "/dashboard");
+        go(done.redirect || "/dashboard");
       }).catch(function (err) {
-        go.disabled = false;
+        signIn.disabled = false;
         showError(loginError, err);
       });
     });
