@@ -148,6 +148,12 @@ func TestBrowserPasskeyJourney(t *testing.T) {
 				t.Fatalf("login events %+v (%v)", ev.Items, err)
 			}
 
+			// This device among the sessions: the password one was signed out.
+			pia.wantStatus("sessions", pia.open("sessions", "/settings/sessions"), 200)
+			if n := pia.count("tr.session-row[data-current]"); n != 1 {
+				pia.fail("%d sessions marked as this device", n)
+			}
+
 			// Remove it (a plain form).
 			pia.open("security-again", "/settings/security")
 			pia.click("passkey-removed", ".passkey-remove-form button[type=submit]")
@@ -155,6 +161,21 @@ func TestBrowserPasskeyJourney(t *testing.T) {
 			if n := pia.count(".passkey-list .passkey"); n != 0 {
 				pia.fail("%d passkeys left", n)
 			}
+
+			// Two-factor off, then the set-up page with its QR code, on a
+			// phone in dark mode.
+			s.Clock.Advance(30 * time.Second)
+			pia.fill("#totp-disable-form #f-current_password", apptest.Password)
+			pia.fill("#totp-disable-form #f-code", s.TOTP(secret))
+			pia.click("totp-off", "#totp-disable-form button[type=submit]")
+			pia.wantFlash("success", "Two-factor sign-in is off.")
+			pia.emulatePhone()
+			pia.emulateDark()
+			pia.click("totp-setup-phone-dark", "#totp-begin-form button[type=submit]")
+			if pia.attr("[data-totp-secret]", "data-totp-secret") == "" || pia.count("img.qr") != 1 {
+				pia.fail("no secret or QR code on the set-up page")
+			}
+			pia.open("sessions-phone-dark", "/settings/sessions")
 		})
 	}
 }

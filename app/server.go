@@ -261,6 +261,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
+// prunePresence deletes, every hour, presence older than a day and
+// expired sessions.
 func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -273,6 +275,11 @@ func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger)
 				log.Warn("prune presence", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned presence", "rows", n)
+			}
+			if n, err := users.PruneSessions(ctx); err != nil {
+				log.Warn("prune sessions", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned expired sessions", "rows", n)
 			}
 		}
 	}

@@ -82,6 +82,7 @@ type apiUserPrivate struct {
 	LastSeenAt      *time.Time `json:"last_seen_at"`
 	EmailVerifiedAt *time.Time `json:"email_verified_at"`
 	LoginCount      int64      `json:"login_count"`
+	MFAEnabled      bool       `json:"mfa_enabled"` // two-factor sign-in is on (seed 004 mfaEnabled)
 }
 
 // apiUserFor draws u as viewer may see it.
@@ -97,7 +98,7 @@ func (h *Handler) apiUserFor(viewer, u *models.User) apiUser {
 	if models.CanSeeEmail(viewer, u) {
 		out.Email = u.Email // a nil *string shows as null
 		out.apiUserPrivate = &apiUserPrivate{UpdatedAt: u.UpdatedAt.UTC(), LastSeenAt: utc(u.LastSeenAt),
-			EmailVerifiedAt: utc(u.EmailVerifiedAt), LoginCount: u.LoginCount}
+			EmailVerifiedAt: utc(u.EmailVerifiedAt), LoginCount: u.LoginCount, MFAEnabled: u.MFAEnabled}
 	}
 	return out
 }
