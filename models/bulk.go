@@ -125,16 +125,20 @@ var bulkDefs = map[BulkAction]bulkDef{
 		},
 		set: func(q *bun.UpdateQuery, j *BulkJob) { q.Set("type = ?", TypeBanned).Set("ban_reason = ?", j.Reason) }},
 	BulkUnban: {act: ActUnban, event: EvUnban, newType: TypeActive, touches: true,
-		skips: func(*BulkJob, time.Time) []bulkSkip { return []bulkSkip{{SkipNotBanned, "u.type <> ?", []any{TypeBanned}}} },
-		set:   func(q *bun.UpdateQuery, _ *BulkJob) { q.Set("type = ?", TypeActive).Set("ban_reason = ''") }},
+		skips: func(*BulkJob, time.Time) []bulkSkip {
+			return []bulkSkip{{SkipNotBanned, "u.type <> ?", []any{TypeBanned}}}
+		},
+		set: func(q *bun.UpdateQuery, _ *BulkJob) { q.Set("type = ?", TypeActive).Set("ban_reason = ''") }},
 	BulkDelete: {act: ActDelete, event: EvDelete, endSessions: true, newType: TypeDeleted, touches: true,
 		skips: func(*BulkJob, time.Time) []bulkSkip {
 			return []bulkSkip{{SkipAlreadyDeleted, "u.type = ?", []any{TypeDeleted}}}
 		},
 		set: func(q *bun.UpdateQuery, _ *BulkJob) { q.Set("type = ?", TypeDeleted) }},
 	BulkRestore: {act: ActRestore, event: EvRestore, newType: TypeActive, touches: true,
-		skips: func(*BulkJob, time.Time) []bulkSkip { return []bulkSkip{{SkipNotDeleted, "u.type <> ?", []any{TypeDeleted}}} },
-		set:   func(q *bun.UpdateQuery, _ *BulkJob) { q.Set("type = ?", TypeActive) }},
+		skips: func(*BulkJob, time.Time) []bulkSkip {
+			return []bulkSkip{{SkipNotDeleted, "u.type <> ?", []any{TypeDeleted}}}
+		},
+		set: func(q *bun.UpdateQuery, _ *BulkJob) { q.Set("type = ?", TypeActive) }},
 	BulkRevokeSessions: {act: ActRevokeSessions, event: EvSessionsRevoke, endSessions: true, touches: true,
 		skips: func(*BulkJob, time.Time) []bulkSkip { return nil },
 		set:   func(*bun.UpdateQuery, *BulkJob) {}},
@@ -316,9 +320,9 @@ func (s *Service) checkBulk(by Actor, r *BulkRequest) (bulkDef, error) {
 }
 
 // bulkSkipExpr is the SQL expression that names why an account is left
-// alone ('' when the action applies to it): the rules of Authorize (never
+// alone (” when the action applies to it): the rules of Authorize (never
 // yourself, only levels below yours) and of the action's states. The dry
-// run groups by it and the run keeps the rows where it is ''.
+// run groups by it and the run keeps the rows where it is ”.
 func bulkSkipExpr(by Actor, def bulkDef, j *BulkJob, now time.Time) (string, []any) {
 	var b strings.Builder
 	var args []any
