@@ -95,6 +95,14 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Get("/", h.AdminDashboard)
 	staff.Get("/users", h.ListUsers)
 	staff.Get("/users/new", adminOnly, h.ShowNewUser) // before /users/:id
+	// Bulk actions on the list's filter: a dry run, then a job that runs
+	// in batches (its page reloads itself, and can cancel it); CSV export.
+	// The service decides who may do what (moderators: ban and unban).
+	staff.Get("/users/bulk", h.ShowBulk)
+	staff.Post("/users/bulk", h.StartBulkJob)
+	staff.Get("/users/bulk/:id", h.ShowBulkJob)
+	staff.Post("/users/bulk/:id/cancel", h.CancelBulkJob)
+	staff.Get("/users/export.csv", h.ExportUsers)
 	staff.Post("/users", adminOnly, h.CreateUser)
 	staff.Get("/users/:id", h.ShowUser) // e-mail addresses for admins only
 	staff.Post("/users/:id", adminOnly, h.SaveUser)

@@ -821,3 +821,19 @@ type SkipCount struct {
 	Reason string
 	Count  int
 }
+
+// BulkActionsFor lists the bulk actions actor may take at all (on which
+// accounts is the dry run's part).
+func (s *Service) BulkActionsFor(actor *User) []BulkAction {
+	var out []BulkAction
+	for _, a := range BulkActions {
+		if Authorize(actor, bulkDefs[a].act, nil) != nil {
+			continue
+		}
+		if a == BulkResendConfirmation && s.bulk.confirm == nil {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
