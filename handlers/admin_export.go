@@ -16,7 +16,9 @@ import (
 const exportTimeout = 10 * time.Minute
 
 // exportColumnsFor is the export form's columns for viewer.
-func exportColumnsFor(viewer *models.User) []models.ExportColumn { return models.ExportColumnsFor(viewer) }
+func exportColumnsFor(viewer *models.User) []models.ExportColumn {
+	return models.ExportColumnsFor(viewer)
+}
 
 // filterFields is the list's filter as the hidden fields of the bulk and
 // export forms (no sort, page or page size: they act on every match).
