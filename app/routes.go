@@ -39,6 +39,12 @@ func (s *Server) routes(csrf fiber.Handler) {
 	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
 	v1.Get("/users", a.ListUsers)
 	v1.Get("/users/me", a.GetMe)
+	// Bulk actions on a filter (dry run first; jobs run in batches) and
+	// the CSV export, before /users/:id. The service decides who may.
+	v1.Post("/users/bulk", a.Bulk)
+	v1.Get("/users/bulk/:id", apiStaff, a.GetBulkJob)
+	v1.Post("/users/bulk/:id/cancel", apiStaff, a.CancelBulkJob)
+	v1.Get("/users/export.csv", apiStaff, a.ExportUsers)
 	v1.Get("/users/:id", a.GetUser)
 	v1.Post("/users", a.CreateUser)
 	v1.Patch("/users/:id", a.UpdateUser)

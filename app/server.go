@@ -93,7 +93,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	h.Mail = mail
 	h.AfterRegister = h.SendConfirmation
 	users.OnBulkConfirmation(func(id int64, by models.Actor) {
-		h.Mail.Send(mailer.Request{Kind: models.MailConfirm, UserID: id, By: by})
+		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
 	})
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"strings"
 	"time"
 
@@ -11,9 +10,6 @@ import (
 
 	"github.com/webmin/webmin/models"
 )
-
-// exportTimeout bounds one CSV download (a million rows take seconds).
-const exportTimeout = 10 * time.Minute
 
 // exportColumnsFor is the export form's columns for viewer.
 func exportColumnsFor(viewer *models.User) []models.ExportColumn {
@@ -64,26 +60,9 @@ func (h *Handler) ExportUsers(c *fiber.Ctx) error {
 	log, reqID := h.Log, requestID(c)
 	// The writer runs after this handler returns, without c.
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), models.ExportTimeout)
 		defer cancel()
-		cw := csv.NewWriter(w)
-		_ = cw.Write(e.Header())
-		n := 0
-		err := h.Users.ExportUsers(ctx, e, func(rec []string) error {
-			if err := cw.Write(rec); err != nil {
-				return err
-			}
-			if n++; n%1000 == 0 {
-				cw.Flush()
-				return w.Flush() // an error here: the client went away
-			}
-			return nil
-		})
-		cw.Flush()
-		if err == nil {
-			err = w.Flush()
-		}
-		if err != nil {
+		if n, err := h.Users.WriteCSV(ctx, e, w); err != nil {
 			// Too late for an error status: the download ends short.
 			log.Warn("CSV export stopped", "rows", n, "err", err, "request_id", reqID)
 		}
