@@ -22,6 +22,7 @@ type ExportColumn struct {
 	Default bool   // ticked unless the viewer chooses
 	Private bool   // e-mail: admins only
 	text    bool   // user-written text: defused against formulas
+	db      string // the column it is read from
 	value   func(u *User) string
 }
 
@@ -34,23 +35,23 @@ func exportTime(t *time.Time) string {
 
 // ExportColumns are the columns of the export, in the order they come out.
 var ExportColumns = []ExportColumn{
-	{Name: "id", Label: "ID", Default: true, value: func(u *User) string { return strconv.FormatInt(u.ID, 10) }},
-	{Name: "username", Label: "Username", Default: true, text: true, value: func(u *User) string { return u.Username }},
-	{Name: "email", Label: "E-mail", Default: true, Private: true, text: true, value: func(u *User) string { return u.EmailAddress() }},
-	{Name: "name", Label: "Name", Default: true, text: true, value: func(u *User) string { return u.Name }},
-	{Name: "level", Label: "Level", value: func(u *User) string { return strconv.Itoa(u.Level) }},
-	{Name: "role", Label: "Role", Default: true, value: func(u *User) string { return u.Role() }},
-	{Name: "type", Label: "Type (number)", value: func(u *User) string { return strconv.Itoa(u.Type) }},
-	{Name: "type_label", Label: "Type", Default: true, value: func(u *User) string { return u.TypeLabel() }},
-	{Name: "points", Label: "Points", value: func(u *User) string { return strconv.FormatInt(u.Points, 10) }},
-	{Name: "group", Label: "Group", text: true, value: func(u *User) string { return u.Group }},
-	{Name: "avatar", Label: "Avatar", text: true, value: func(u *User) string { return u.Avatar }},
-	{Name: "created_at", Label: "Created", Default: true, value: func(u *User) string { return exportTime(&u.CreatedAt) }},
-	{Name: "updated_at", Label: "Updated", value: func(u *User) string { return exportTime(&u.UpdatedAt) }},
-	{Name: "last_login_at", Label: "Last login", Default: true, value: func(u *User) string { return exportTime(u.LastLoginAt) }},
-	{Name: "last_seen_at", Label: "Last seen", value: func(u *User) string { return exportTime(u.LastSeenAt) }},
-	{Name: "email_verified_at", Label: "E-mail confirmed", Private: true, value: func(u *User) string { return exportTime(u.EmailVerifiedAt) }},
-	{Name: "login_count", Label: "Sign-ins", value: func(u *User) string { return strconv.FormatInt(u.LoginCount, 10) }},
+	{Name: "id", Label: "ID", Default: true, db: "id", value: func(u *User) string { return strconv.FormatInt(u.ID, 10) }},
+	{Name: "username", Label: "Username", Default: true, text: true, db: "username", value: func(u *User) string { return u.Username }},
+	{Name: "email", Label: "E-mail", Default: true, Private: true, text: true, db: "email", value: func(u *User) string { return u.EmailAddress() }},
+	{Name: "name", Label: "Name", Default: true, text: true, db: "name", value: func(u *User) string { return u.Name }},
+	{Name: "level", Label: "Level", db: "level", value: func(u *User) string { return strconv.Itoa(u.Level) }},
+	{Name: "role", Label: "Role", Default: true, db: "level", value: func(u *User) string { return u.Role() }},
+	{Name: "type", Label: "Type (number)", db: "type", value: func(u *User) string { return strconv.Itoa(u.Type) }},
+	{Name: "type_label", Label: "Type", Default: true, db: "type", value: func(u *User) string { return u.TypeLabel() }},
+	{Name: "points", Label: "Points", db: "points", value: func(u *User) string { return strconv.FormatInt(u.Points, 10) }},
+	{Name: "group", Label: "Group", text: true, db: "group_name", value: func(u *User) string { return u.Group }},
+	{Name: "avatar", Label: "Avatar", text: true, db: "avatar", value: func(u *User) string { return u.Avatar }},
+	{Name: "created_at", Label: "Created", Default: true, db: "created_at", value: func(u *User) string { return exportTime(&u.CreatedAt) }},
+	{Name: "updated_at", Label: "Updated", db: "updated_at", value: func(u *User) string { return exportTime(&u.UpdatedAt) }},
+	{Name: "last_login_at", Label: "Last login", Default: true, db: "last_login_at", value: func(u *User) string { return exportTime(u.LastLoginAt) }},
+	{Name: "last_seen_at", Label: "Last seen", db: "last_seen_at", value: func(u *User) string { return exportTime(u.LastSeenAt) }},
+	{Name: "email_verified_at", Label: "E-mail confirmed", Private: true, db: "email_verified_at", value: func(u *User) string { return exportTime(u.EmailVerifiedAt) }},
+	{Name: "login_count", Label: "Sign-ins", db: "login_count", value: func(u *User) string { return strconv.FormatInt(u.LoginCount, 10) }},
 }
 
 // ExportColumnsFor lists the columns viewer may export.
@@ -75,6 +76,20 @@ func (e *Export) Header() []string {
 	out := make([]string, len(e.cols))
 	for i, c := range e.cols {
 		out[i] = c.Name
+	}
+	return out
+}
+
+// columns are the database columns the export reads: only those, since
+// decoding the others (var is JSON) is most of the cost at a million rows.
+func (e *Export) columns() []string {
+	out := []string{"u.id"}
+	seen := map[string]bool{"id": true}
+	for _, c := range e.cols {
+		if !seen[c.db] {
+			seen[c.db] = true
+			out = append(out, "u."+c.db)
+		}
 	}
 	return out
 }
@@ -157,7 +172,7 @@ func (s *Service) ExportUsers(ctx context.Context, e *Export, write func(record 
 	for {
 		clear(batch[:cap(batch)]) // nothing of the last batch may leak into this one
 		batch = batch[:0]
-		q := s.db.NewSelect().Model(&batch).Where("u.id > ?", last)
+		q := s.db.NewSelect().Model(&batch).Column(e.columns()...).Where("u.id > ?", last)
 		s.applyFilter(q, e.filter)
 		if err := q.OrderExpr("u.id").Limit(exportBatch).Scan(ctx); err != nil {
 			return err
