@@ -95,6 +95,9 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		return nil, err
 	}
 	h.AfterRegister = h.SendConfirmation
+	users.OnBulkConfirmation(func(id int64, by models.Actor) {
+		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
+	})
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{
 		AppName:               "Webmin",
@@ -232,6 +235,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go prunePresence(ctx, users, log)
+	go users.RunBulkJobs(ctx, 5*time.Second) // bulk actions, also those another instance left
 	// The mail queue outlives ctx: requests still finishing may queue mail,
 	// and Stop below handles it after them.
 	srv.Mailer.Start(context.WithoutCancel(ctx))
