@@ -108,7 +108,10 @@ func TestBrowserMemberJourney(t *testing.T) {
 			ada.fail("#total-users says %q", got)
 		}
 		guest := s.openBrowser("guest")
+		// A guest counts from its second page (the first gives it its
+		// cookie); the site's icon is a static file, not a page.
 		guest.open("home-guest", "/")
+		guest.open("login-guest", "/login")
 		freshCounts(s)
 		ada.open("home-member-and-guest", "/")
 		u2, g2 := ada.badge()
