@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
@@ -122,6 +123,9 @@ var viewModes = []viewMode{
 	{Name: "phone", Width: 390, Height: 844, Phone: true},
 	{Name: "phone-dark", Width: 390, Height: 844, Phone: true, Dark: true},
 }
+
+// axeTimeout bounds one axe-core run (stepTimeout bounds the other steps).
+const axeTimeout = 90 * time.Second
 
 // Users-list budget: at 1280×900 at least this many rows show on the first
 // screen, each one line of at most maxUserRowHeight pixels.
@@ -423,7 +427,10 @@ func (b *browser) checkView(m viewMode, shot, axeJS string) {
 	if m.Dark {
 		opts = `{resultTypes: ["violations"], runOnly: {type: "rule", values: ["color-contrast", "link-in-text-block"]}}`
 	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeResult](
+	// axe-core takes seconds on a long page of a busy machine: its own bound.
+	axeCtx, cancelAxe := context.WithTimeout(b.ctx, axeTimeout)
+	defer cancelAxe()
+	res, err := chromedp.Run(axeCtx, chromedp.Evaluate[[]axeResult](
 		`axe.run(document, `+opts+`).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`,
 		func(p *runtime.EvaluateParams) { yes := true; p.AwaitPromise = &yes }))
 	if err != nil {

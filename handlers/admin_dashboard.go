@@ -180,7 +180,7 @@ const (
 func newDayChart(id, title, noun string, days []models.DayCount, link func(day string) string) dayChart {
 	ch := dayChart{ID: id, Title: title, Noun: noun, PlotLeft: chartLeft, PlotTop: chartTop,
 		PlotBottom: chartTop + chartPlotH}
-	ch.Width = chartLeft + len(days)*chartSlot + 8
+	ch.Width = chartLeft + len(days)*chartSlot + 24 // room for the last day's label, centred under its bar
 	ch.AxisX, ch.LabelsY = chartLeft-6, ch.PlotBottom+18
 	ch.HitY, ch.HitH = chartTop, chartPlotH
 	ch.Height = chartTop + chartPlotH + chartBottom
