@@ -236,6 +236,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go prunePresence(ctx, users, log)
+	// Hear of other servers' and the command line's changes (ban, sign-out
+	// everywhere, new accounts) as they commit.
+	users.Follow(ctx)
 	// The mail queue outlives ctx: requests still finishing may queue mail,
 	// and Stop below handles it after them.
 	srv.Mailer.Start(context.WithoutCancel(ctx))

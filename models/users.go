@@ -31,8 +31,8 @@ func (s *Service) cached(ctx context.Context, lookup func(time.Time) *User, wher
 	if !s.accounts.enabled() {
 		return s.getBy(ctx, s.db, where, arg)
 	}
+	s.poll(ctx)
 	now := s.opts.Now()
-	s.accounts.poll(ctx, s.db, now)
 	if u := lookup(now); u != nil {
 		return u, nil
 	}
@@ -630,7 +630,6 @@ func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 	})
 	if err == nil {
 		s.accountMoved(cellOf(gone), nil)
-		s.forgetPastDays() // its sign-up day has one fewer
 	}
 	return err
 }
