@@ -21,3 +21,11 @@ func SetShortSearchIDs(n int) func() {
 
 // ForgetConsole empties the console cache.
 func (s *Service) ForgetConsole() { s.console.clear("") }
+
+// SetDeferAfter changes the offset from which a list reads its page's ids
+// first, and returns a func that puts it back.
+func SetDeferAfter(n int) func() {
+	old := deferAfter
+	deferAfter = n
+	return func() { deferAfter = old }
+}

@@ -140,6 +140,7 @@ func countMatching(cells map[cell]int, f Filter) int {
 		case f.Level != nil && c.level != *f.Level:
 		case f.Role != "" && byRole && (c.level < lo || c.level > hi):
 		case f.Group != "" && c.group != f.Group:
+		case f.NotDeleted && c.typ == TypeDeleted:
 		default:
 			total += n
 		}
