@@ -29,3 +29,18 @@ func SetDeferAfter(n int) func() {
 	deferAfter = n
 	return func() { deferAfter = old }
 }
+
+// PageSQL is the SQL List runs for the page of f, with the census counted
+// now.
+func PageSQL(ctx context.Context, s *Service, f Filter) (string, error) {
+	if err := f.Normalize(DefaultLimit); err != nil {
+		return "", err
+	}
+	cells, err := s.cells(ctx)
+	if err != nil {
+		return "", err
+	}
+	var items []User
+	q, _ := s.pageQuery(&items, f, countMatching(cells, f), cells)
+	return q.String(), nil
+}

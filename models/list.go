@@ -213,18 +213,34 @@ var deferAfter = 500
 // that holds the filter's columns, and only then the fifty accounts.
 func (s *Service) listPage(ctx context.Context, f Filter, total int, cells map[cell]int) ([]User, error) {
 	items := []User{}
-	offset, limit, sort := (f.Page-1)*f.Limit, f.Limit, f.Sort
-	if offset >= total {
+	q, reversed := s.pageQuery(&items, f, total, cells)
+	if q == nil {
 		return items, nil
 	}
-	reversed := offset > total/2
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	if reversed {
+		slices.Reverse(items)
+	}
+	return items, nil
+}
+
+// pageQuery is listPage's query (nil past the end); reversed says it reads
+// the page backwards.
+func (s *Service) pageQuery(items *[]User, f Filter, total int, cells map[cell]int) (q *bun.SelectQuery, reversed bool) {
+	offset, limit, sort := (f.Page-1)*f.Limit, f.Limit, f.Sort
+	if offset >= total {
+		return nil, false
+	}
+	reversed = offset > total/2
 	if reversed {
 		sort = flipSort(sort)
 		end := total - offset // rows from offset to the end
 		limit = min(f.Limit, end)
 		offset = end - limit
 	}
-	q := s.db.NewSelect().Model(&items)
+	q = s.db.NewSelect().Model(items)
 	if offset < deferAfter {
 		s.applyFilterFor(q, f, cells)
 		q.OrderExpr(orderBy(sort)).Limit(int64(limit)).Offset(int64(offset))
@@ -234,13 +250,7 @@ func (s *Service) listPage(ctx context.Context, f Filter, total int, cells map[c
 		ids.OrderExpr(orderBy(sort)).Limit(int64(limit)).Offset(int64(offset))
 		q.Where("u.id IN (?)", ids).OrderExpr(orderBy(sort))
 	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, err
-	}
-	if reversed {
-		slices.Reverse(items)
-	}
-	return items, nil
+	return q, reversed
 }
 
 // flipSort is the sort key in the other direction.
