@@ -9,6 +9,10 @@ package migrations
 //     filtered deep page counts its way through the index without reading
 //     the accounts, and only the fifty on the page are read.
 //   - Sorting by username and by id gets such an index too.
+//   - users_type_level_idx becomes (type, group_name, level) carrying every
+//     sort key but the username: a filter that keeps few accounts (the
+//     20,000 banned ones) reads them from it alone and sorts them, instead
+//     of reading each account.
 //   - events (created_at, id) and (action, created_at, id) give the audit
 //     log's order (newest first, then id) straight from the index.
 //   - event_counts: events per action, kept by a trigger, for the audit
@@ -31,6 +35,9 @@ func init() {
 			`CREATE INDEX users_level_idx ON users (level, id) INCLUDE (type, group_name)`,
 			`CREATE INDEX users_username_sort_idx ON users (lower(username)) INCLUDE (id, type, level, group_name)`,
 			`CREATE INDEX users_id_sort_idx ON users (id) INCLUDE (type, level, group_name)`,
+			`DROP INDEX IF EXISTS users_type_level_idx`,
+			`CREATE INDEX users_type_level_idx ON users (type, group_name, level)
+				INCLUDE (id, created_at, points, last_login_at, last_seen_at)`,
 			`DROP INDEX IF EXISTS events_created_at_idx`,
 			`CREATE INDEX events_created_at_idx ON events (created_at, id)`,
 			`DROP INDEX IF EXISTS events_action_created_at_idx`,
@@ -66,6 +73,8 @@ func init() {
 			// only when the columns the expression uses are in it.
 			`CREATE INDEX users_username_sort_idx ON users (lower(username), username, type, level, group_name)`,
 			`CREATE INDEX users_id_sort_idx ON users (id, type, level, group_name)`,
+			`DROP INDEX IF EXISTS users_type_level_idx`,
+			`CREATE INDEX users_type_level_idx ON users (type, group_name, level, created_at, points, last_login_at, last_seen_at)`,
 			`DROP INDEX IF EXISTS events_created_at_idx`,
 			`CREATE INDEX events_created_at_idx ON events (created_at, id)`,
 			`DROP INDEX IF EXISTS events_action_created_at_idx`,
@@ -89,6 +98,8 @@ func init() {
 			`CREATE INDEX events_action_created_at_idx ON events (action, created_at)`,
 			`DROP INDEX IF EXISTS events_created_at_idx`,
 			`CREATE INDEX events_created_at_idx ON events (created_at)`,
+			`DROP INDEX IF EXISTS users_type_level_idx`,
+			`CREATE INDEX users_type_level_idx ON users (type, level)`,
 			`DROP INDEX IF EXISTS users_id_sort_idx`,
 			`DROP INDEX IF EXISTS users_username_sort_idx`,
 			`DROP INDEX IF EXISTS users_level_idx`,
@@ -110,6 +121,8 @@ func init() {
 			`CREATE INDEX events_action_created_at_idx ON events (action, created_at)`,
 			`DROP INDEX IF EXISTS events_created_at_idx`,
 			`CREATE INDEX events_created_at_idx ON events (created_at)`,
+			`DROP INDEX IF EXISTS users_type_level_idx`,
+			`CREATE INDEX users_type_level_idx ON users (type, level)`,
 			`DROP INDEX IF EXISTS users_id_sort_idx`,
 			`DROP INDEX IF EXISTS users_username_sort_idx`,
 			`DROP INDEX IF EXISTS users_level_idx`,
