@@ -35,7 +35,7 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	login, password := strings.TrimSpace(c.FormValue("login")), c.FormValue("password")
 	next := safeNextOrEmpty(c.FormValue("next"))
 	form := fiber.Map{"login": login, "next": next, "remember": c.FormValue("remember") != ""}
-	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
+	u, err := h.SignInWithPassword(c, login, password, c.FormValue("remember") != "")
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
 	switch {
@@ -56,10 +56,21 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	default:
 		return err // LockedError → 429 page with Retry-After
 	}
-	session(c).SignIn(u.ID, u.SessionVersion, c.FormValue("remember") != "")
-	h.forgetGuest(c)
 	flash(c, "success", "Welcome back, "+u.DisplayName()+"!")
 	return redirect(c, safeNext(next))
+}
+
+// SignInWithPassword is the one sign-in by login (username or e-mail) and
+// password, for the sign-in page and site scripts alike: the service
+// checks the password with its throttling, then a new session starts.
+func (h *Handler) SignInWithPassword(c *fiber.Ctx, login, password string, remember bool) (*models.User, error) {
+	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
+	if err != nil {
+		return nil, err
+	}
+	session(c).SignIn(u.ID, u.SessionVersion, remember)
+	h.forgetGuest(c)
+	return u, nil
 }
 
 // Logout ends the session.

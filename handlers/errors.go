@@ -45,6 +45,10 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again."
 }
 
+// developerDetail is an error that says where it happened (a site
+// script's file and line), shown on the error page in development only.
+type developerDetail interface{ DeveloperDetail() string }
+
 // ErrorHandler is the one place errors become pages (or JSON under /api):
 // typed service errors get their status, anything else a 500 with the
 // request id and no internals (but template errors in development).
@@ -67,8 +71,11 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 	}
 	detail := ""
 	var te *TemplateError
+	var dev developerDetail
 	if h.Opts.Development && errors.As(err, &te) {
 		detail = te.Error()
+	} else if h.Opts.Development && errors.As(err, &dev) {
+		detail = dev.DeveloperDetail()
 	}
 	c.Response().ResetBody()
 	rerr := h.render(c, "errors/error", Page{Title: http.StatusText(status), Status: status, Data: fiber.Map{

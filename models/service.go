@@ -96,6 +96,8 @@ type Service struct {
 	counts   *HomeCounts
 	cache    statsCache
 	console  consoleCache // admin.go
+
+	listeners listeners // notify.go
 }
 
 // NewService returns the users service on db.
@@ -192,8 +194,10 @@ func (s *Service) record(ctx context.Context, db bun.IDB, a Actor, action string
 	_, err := db.NewInsert().Model(ev).Exec(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "write event", "action", action, "err", err)
+		return err
 	}
-	return err
+	s.announce(ctx, db, *ev)
+	return nil
 }
 
 func clip(s string, n int) string {

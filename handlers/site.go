@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"html/template"
+	"io"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webmin/webmin/app/mailer"
+	"github.com/webmin/webmin/models"
+)
+
+// What the site scripts (package site) use from the pages: the current
+// visitor, flashes, the one sign-in path, and the layout. app wires the
+// Handler in as the site package's Pages.
+
+// CurrentUser is Me as a method, for packages that reach the pages through an interface.
+func (h *Handler) CurrentUser(c *fiber.Ctx) *models.User { return Me(c) }
+
+// Actor is the signed-in visitor (or nobody) as the actor of a service call.
+func (h *Handler) Actor(c *fiber.Ctx) models.Actor { return actor(c) }
+
+// Flash queues a one-time message for the visitor's next page.
+func (h *Handler) Flash(c *fiber.Ctx, kind, text string) { flash(c, kind, text) }
+
+// Registration is the site's registration mode: open, confirm or closed.
+func (h *Handler) Registration() string { return h.Opts.Registration }
+
+// Registered does what follows a self-registration that needs its e-mail
+// confirmed: the confirmation link is sent.
+func (h *Handler) Registered(c *fiber.Ctx, u *models.User) {
+	if h.AfterRegister != nil {
+		h.AfterRegister(c, u)
+	}
+}
+
+// RenderSiteView draws a site script's view inside the layout: draw
+// writes the view's HTML for data, which holds every page's keys
+// (.CSRF, .Me, …) and the script's own.
+func (h *Handler) RenderSiteView(c *fiber.Ctx, status int, title string, data map[string]any,
+	draw func(w io.Writer, data map[string]any) error) error {
+	page := h.pageData(c, title)
+	for k, v := range data {
+		page[k] = v
+	}
+	nav, err := h.fragment("partials/nav", navKey(Me(c), page["Section"].(string), page["CSRF"]), page)
+	if err != nil {
+		return err
+	}
+	page["Nav"] = nav
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := draw(buf, page); err != nil {
+		return err
+	}
+	page["Content"] = template.HTML(buf.String()) //nolint:gosec // drawn by html/template
+	out := bufPool.Get().(*bytes.Buffer)
+	out.Reset()
+	defer bufPool.Put(out)
+	if err := h.execute(out, "layouts/main", page); err != nil {
+		return templateError("layouts/main", err)
+	}
+	return sendPage(c, status, bytes.Clone(out.Bytes()))
+}
+
+// RenderPage draws one of the built-in templates (the console's pages of
+// other packages) with the usual keys and data.
+func (h *Handler) RenderPage(c *fiber.Ctx, name, title string, data map[string]any) error {
+	return h.render(c, name, Page{Title: title, Data: data})
+}
+
+// ErrorPage draws the error page with a message of the caller's own.
+func (h *Handler) ErrorPage(c *fiber.Ctx, status int, message string) error {
+	return h.render(c, "errors/error", Page{Title: "Error", Status: status, Data: fiber.Map{
+		"Status": status, "Message": message,
+	}})
+}
+
+// pageData is what every page gets (see render).
+func (h *Handler) pageData(c *fiber.Ctx, title string) fiber.Map {
+	return fiber.Map{
+		"Title":        title,
+		"Me":           Me(c),
+		"Flashes":      h.takeFlashes(c),
+		"CSRF":         c.Locals(localCSRF),
+		"Path":         c.Path(),
+		"Section":      section(c),
+		"RequestID":    requestID(c),
+		"Site":         h.Opts.SiteName,
+		"Registration": h.Opts.Registration,
+		"Version":      h.Opts.Version,
+	}
+}
+
+// ResendConfirmationFor sends the confirmation link of account id again, for
+// a script: the account itself, or an admin (as the console's button).
+func (h *Handler) ResendConfirmationFor(ctx context.Context, by models.Actor, id int64) error {
+	u, err := h.Users.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if by.User == nil || by.User.ID != u.ID {
+		if err := models.Authorize(by.User, models.ActConfirm, u); err != nil {
+			return err
+		}
+	}
+	switch {
+	case u.EmailAddress() == "":
+		return &models.ValidationError{Fields: map[string]string{"email": "This account has no e-mail address to send a link to."}}
+	case u.Type == models.TypeBanned || u.Type == models.TypeDeleted:
+		return &models.DeniedError{Reason: "a banned or deleted account can't be sent a link"}
+	case u.Type != models.TypeInactive && u.EmailVerifiedAt != nil:
+		return &models.ConflictError{Field: "email", Message: "This e-mail address is already confirmed."}
+	}
+	allowed, err := h.Users.MailAllowed(ctx, u.ID, models.MailConfirm)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		return &models.LockedError{RetryAfter: time.Hour}
+	}
+	h.Mail.Send(mailer.Request{Kind: models.MailConfirm, UserID: u.ID, By: by})
+	return h.Users.Record(ctx, by, models.EvMailResendConfirm, &u.ID, "")
+}

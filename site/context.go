@@ -1,0 +1,269 @@
+package site
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// serve runs route i of p for the request.
+func (r *Runtime) serve(c *fiber.Ctx, p *program, i int, params map[string]string) error {
+	v, p2, err := r.get()
+	if err != nil {
+		return r.failed(c, err)
+	}
+	if p2 != p { // reloaded meanwhile (development): ask again
+		r.put(v)
+		return r.Handler(c)
+	}
+	cl := &call{kind: kindRoute, c: c, ctx: c.UserContext(), actor: r.pages.Actor(c)}
+	err = v.run(cl, r.cfg.Timeout, v.routes[i], v.newCtx(cl, params))
+	r.put(v)
+	if cl.out.Len() > 0 {
+		r.log.DebugContext(c.UserContext(), "site script output", "route", p.routes[i].Method+" "+p.routes[i].Pattern,
+			"output", cl.out.String())
+	}
+	if err != nil {
+		return r.failed(c, err)
+	}
+	if !cl.responded {
+		rt := p.routes[i]
+		return r.failed(c, &ScriptError{Where: rt.File + ":" + itoa(rt.Line),
+			Message: "the route sent no answer: end it with ctx:render, ctx:redirect, ctx:json, ctx:text or ctx:error"})
+	}
+	return nil
+}
+
+// failed logs a script error with its file and line and hands it to the
+// one error path (the 500 page with the request id; the detail in
+// development). The service's typed errors keep their own pages.
+func (r *Runtime) failed(c *fiber.Ctx, err error) error {
+	var se *ScriptError
+	if errors.As(err, &se) {
+		rid, _ := c.Locals("requestid").(string)
+		r.errs.add(se, rid, c.Path())
+		r.log.ErrorContext(c.UserContext(), "site script failed", "where", se.Where, "err", se.Message,
+			"path", c.Path(), "request_id", rid)
+	}
+	return err
+}
+
+// newCtx builds the ctx table a route gets: params, query, method, path,
+// and the methods of ctxMeta.
+func (v *vm) newCtx(cl *call, params map[string]string) *lua.LTable {
+	L, c := v.L, cl.c
+	t := L.CreateTable(0, 6)
+	p := L.CreateTable(0, len(params))
+	for k, val := range params {
+		p.RawSetString(k, lua.LString(val))
+	}
+	t.RawSetString("params", p)
+	q := L.NewTable()
+	c.Context().QueryArgs().VisitAll(func(k, val []byte) {
+		q.RawSetString(string(k), lua.LString(val))
+	})
+	t.RawSetString("query", q)
+	t.RawSetString("method", lua.LString(c.Method()))
+	t.RawSetString("path", lua.LString(c.Path()))
+	L.SetMetatable(t, v.ctxMeta)
+
+	// req and env are globals in the seed: set for this call.
+	form := L.NewTable()
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		if mf, err := c.MultipartForm(); err == nil && mf != nil {
+			for k, vals := range mf.Value {
+				if k != "_csrf" && len(vals) > 0 {
+					form.RawSetString(k, lua.LString(vals[0]))
+				}
+			}
+		} else {
+			c.Context().PostArgs().VisitAll(func(k, val []byte) {
+				if string(k) != "_csrf" && form.RawGetString(string(k)) == lua.LNil {
+					form.RawSetString(string(k), lua.LString(val))
+				}
+			})
+		}
+	}
+	req := L.CreateTable(0, 5)
+	req.RawSetString("post", form)
+	req.RawSetString("get", q)
+	req.RawSetString("method", lua.LString(c.Method()))
+	req.RawSetString("path", lua.LString(c.Path()))
+	req.RawSetString("ip", lua.LString(c.IP()))
+	L.SetGlobal("req", req)
+	L.SetGlobal("env", v.envTable(cl))
+	return t
+}
+
+// envTable describes who the script runs for.
+func (v *vm) envTable(cl *call) *lua.LTable {
+	L := v.L
+	env := L.CreateTable(0, 5)
+	me := cl.me()
+	env.RawSetString("is_user", lua.LBool(me != nil))
+	env.RawSetString("is_guest", lua.LBool(me == nil))
+	env.RawSetString("is_staff", lua.LBool(me.IsStaff()))
+	env.RawSetString("is_admin", lua.LBool(me.IsAdmin()))
+	if me != nil {
+		env.RawSetString("user_id", lua.LNumber(me.ID))
+	}
+	return env
+}
+
+// ctxMethods are ctx:flash, ctx:redirect, ctx:render, ctx:error, ctx:json and ctx:text.
+func (v *vm) ctxMethods() *lua.LTable {
+	L := v.L
+	m := L.NewTable()
+	m.RawSetString("flash", L.NewFunction(v.ctxFlash))
+	m.RawSetString("redirect", L.NewFunction(v.ctxRedirect))
+	m.RawSetString("render", L.NewFunction(v.ctxRender))
+	m.RawSetString("error", L.NewFunction(v.ctxError))
+	m.RawSetString("json", L.NewFunction(v.ctxJSON))
+	m.RawSetString("text", L.NewFunction(v.ctxText))
+	meta := L.NewTable()
+	meta.RawSetString("__index", m)
+	return meta
+}
+
+// request is the call's request, or an error for a hook or snippet.
+func (v *vm) request(L *lua.LState, what string) (*call, *fiber.Ctx) {
+	cl := v.cur
+	if cl == nil || cl.kind != kindRoute {
+		L.RaiseError("%s answers a request: it works in a route only", what)
+	}
+	return cl, cl.c
+}
+
+// answer marks the request answered; a second answer is a mistake.
+func (v *vm) answer(L *lua.LState, cl *call, what string) {
+	if cl.responded {
+		L.RaiseError("%s: this request was already answered", what)
+	}
+	cl.responded = true
+}
+
+// ctxArgs skips ctx when called as ctx:method(…) rather than ctx.method(…).
+func ctxArgs(L *lua.LState) int {
+	if t, ok := L.Get(1).(*lua.LTable); ok && t.RawGetString("params") != lua.LNil {
+		return 2
+	}
+	return 1
+}
+
+func (v *vm) ctxFlash(L *lua.LState) int {
+	_, c := v.request(L, "ctx:flash")
+	b := ctxArgs(L)
+	kind, msg := L.CheckString(b), L.ToStringMeta(L.Get(b+1)).String()
+	switch kind {
+	case "success", "error", "info":
+	case "warning", "danger":
+		kind = "error"
+	default:
+		L.ArgError(b, "a flash is success, error or info")
+	}
+	v.r.pages.Flash(c, kind, msg)
+	return 0
+}
+
+func (v *vm) ctxRedirect(L *lua.LState) int {
+	cl, c := v.request(L, "ctx:redirect")
+	b := ctxArgs(L)
+	to := L.CheckString(b)
+	if !localPath(to) {
+		L.ArgError(b, "redirect to a path on this site (/…)")
+	}
+	v.answer(L, cl, "ctx:redirect")
+	status := http.StatusFound
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		status = http.StatusSeeOther // Post/Redirect/Get
+	}
+	if err := c.Redirect(to, status); err != nil {
+		v.raise(L, err)
+	}
+	return 0
+}
+
+// localPath accepts "/x" but not "//host", "/\host" or a URL.
+func localPath(p string) bool {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n\t") {
+		return false
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == ""
+}
+
+func (v *vm) ctxRender(L *lua.LState) int {
+	cl, c := v.request(L, "ctx:render")
+	b := ctxArgs(L)
+	name := L.CheckString(b)
+	data := map[string]any{}
+	if t, ok := L.Get(b + 1).(*lua.LTable); ok {
+		if m, ok := fromLua(t, 0).(map[string]any); ok {
+			data = m
+		}
+	}
+	status := L.OptInt(b+2, http.StatusOK)
+	t := v.prog.views.Lookup(name)
+	if t == nil {
+		L.RaiseError("ctx:render: there is no view %s/views/%s.html", v.r.cfg.Dir, name)
+	}
+	title, _ := data["title"].(string)
+	v.answer(L, cl, "ctx:render")
+	err := v.r.pages.RenderSiteView(c, status, title, data, func(w io.Writer, d map[string]any) error {
+		if err := t.Execute(w, d); err != nil {
+			return viewError(v.r.cfg.Dir, err)
+		}
+		return nil
+	})
+	if err != nil {
+		v.raise(L, err)
+	}
+	return 0
+}
+
+func (v *vm) ctxError(L *lua.LState) int {
+	cl, c := v.request(L, "ctx:error")
+	b := ctxArgs(L)
+	msg := L.ToStringMeta(L.Get(b)).String()
+	status := L.OptInt(b+1, http.StatusBadRequest)
+	if status < 400 || status > 599 {
+		L.ArgError(b+1, "an error status is 400 to 599")
+	}
+	v.answer(L, cl, "ctx:error")
+	if err := v.r.pages.ErrorPage(c, status, msg); err != nil {
+		v.raise(L, err)
+	}
+	return 0
+}
+
+func (v *vm) ctxJSON(L *lua.LState) int {
+	cl, c := v.request(L, "ctx:json")
+	b := ctxArgs(L)
+	val := fromLua(L.Get(b), 0)
+	status := L.OptInt(b+1, http.StatusOK)
+	v.answer(L, cl, "ctx:json")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if err := c.Status(status).JSON(val); err != nil {
+		v.raise(L, err)
+	}
+	return 0
+}
+
+func (v *vm) ctxText(L *lua.LState) int {
+	cl, c := v.request(L, "ctx:text")
+	b := ctxArgs(L)
+	s := L.ToStringMeta(L.Get(b)).String()
+	status := L.OptInt(b+1, http.StatusOK)
+	v.answer(L, cl, "ctx:text")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	if err := c.Status(status).SendString(s); err != nil {
+		v.raise(L, err)
+	}
+	return 0
+}
