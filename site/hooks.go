@@ -16,19 +16,19 @@ import (
 // the service's audit actions behind them. A script may also hook an
 // action by its own name ("user.ban").
 var HookEvents = map[string][]string{
-	"user.created":      {models.EvSignup, models.EvCreate},
-	"user.registered":   {models.EvSignup},
-	"user.login":        {models.EvLogin},
-	"user.login_failed": {models.EvLoginFailed, models.EvLoginLocked},
-	"user.logout":       {models.EvLogout},
-	"user.updated":      {models.EvUpdate, models.EvProfile, models.EvEmailChange},
-	"user.banned":       {models.EvBan},
-	"user.unbanned":     {models.EvUnban},
-	"user.deleted":      {models.EvDelete},
-	"user.restored":     {models.EvRestore},
-	"user.purged":       {models.EvPurge},
-	"user.password":     {models.EvPassword, models.EvPasswordChange},
-	"user.confirmed":    {models.EvConfirm},
+	"user.created":          {models.EvSignup, models.EvCreate},
+	"user.registered":       {models.EvSignup},
+	"user.login":            {models.EvLogin},
+	"user.login_failed":     {models.EvLoginFailed, models.EvLoginLocked},
+	"user.logout":           {models.EvLogout},
+	"user.updated":          {models.EvUpdate, models.EvProfile, models.EvEmailChange},
+	"user.banned":           {models.EvBan},
+	"user.unbanned":         {models.EvUnban},
+	"user.deleted":          {models.EvDelete},
+	"user.restored":         {models.EvRestore},
+	"user.purged":           {models.EvPurge},
+	"user.password":         {models.EvPassword, models.EvPasswordChange},
+	"user.confirmed":        {models.EvConfirm},
 	"user.sessions_revoked": {models.EvSessionsRevoke},
 }
 
