@@ -3,8 +3,10 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +16,14 @@ import (
 	"github.com/webmin/webmin/models"
 )
 
-// siteAt serves the site scripts of dir, mounted at prefix ("" = the root).
+// siteAt serves the site scripts of dir, mounted at prefix ("" = the
+// root). The time limit is a second: the machines that run the tests may
+// be busy, and only TestSiteSandbox is about the limit.
 func siteAt(dir, prefix string) func(*app.Config) {
 	return func(c *app.Config) {
 		c.SiteDir = dir
 		c.SitePrefix = prefix
+		c.SiteTimeout = time.Second
 	}
 }
 
@@ -149,7 +154,7 @@ func TestSiteSeed000(t *testing.T) {
 				t.Errorf("badge after a sign-up: want 3 members: %s", res.Text())
 			}
 		})
-	}, siteAt("testdata/site-seed000", "/"))
+	}, siteAt("testdata/site-seed000", ""))
 }
 
 func passwordOf(name string) string {
@@ -159,4 +164,247 @@ func passwordOf(name string) string {
 	return apptest.Password
 }
 
-var _ = models.TypeActive
+// Seed 002's colon-style wrapper, verbatim in a route run by an admin:
+// account 42 gets level 5 and is then deleted (softly), newuser is made.
+func TestSiteSeed002(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("root", models.LevelSuperadmin)
+		for i := 2; i <= 42; i++ {
+			env.User(fmt.Sprintf("john%02d", i), models.LevelUser)
+		}
+		root := env.SignedIn("root")
+		res := root.Post("/site/seed002", nil)
+		wantCode(t, res, 200, "seed 002")
+		var out struct {
+			Users    struct{ Total int }
+			Me       struct{ Username string }
+			User     struct{ ID int64 }
+			NewUser  struct{ Username, Email string }
+			Visitors struct{ Total int }
+		}
+		res.JSON(t, &out)
+		if out.Users.Total != 41 || out.Me.Username != "root" || out.User.ID != 42 ||
+			out.NewUser.Username != "newuser" || out.NewUser.Email != "new@example.com" || out.Visitors.Total < 0 {
+			t.Errorf("seed 002 answered %+v", out)
+		}
+		u, err := env.Users.Get(context.Background(), 42)
+		if err != nil || u.Level != 5 || u.Type != models.TypeDeleted {
+			t.Errorf("account 42: %+v %v; want level 5, deleted", u, err)
+		}
+		// A member runs the same code: the list has no e-mail addresses,
+		// and creating an account (an admin's action) becomes a sign-up of
+		// an account that exists: refused with its page (409).
+		env.User("member", models.LevelUser)
+		res = env.SignedIn("member").Post("/site/seed002", nil)
+		if res.StatusCode != 409 {
+			t.Errorf("a member running seed 002: %d %s", res.StatusCode, res.Text())
+		}
+	}, siteAt("testdata/site-seed002", "/site"))
+}
+
+// Seed 001's core.users examples, verbatim, run from the console by a
+// superadmin; what they print is the listeners' answers.
+func TestSiteSeed001(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("root", models.LevelSuperadmin)
+		root := env.SignedIn("root")
+		res := root.Post("/admin/scripts/run", url.Values{"code": {seed001}})
+		wantCode(t, res, 200, "run seed 001")
+		out := snippetOutput(res)
+		tiny, err := env.Users.GetByUsername(context.Background(), "tiny")
+		if err != nil {
+			t.Fatalf("core.users.create made no account: %v\n%s", err, out)
+		}
+		id := strconv.FormatInt(tiny.ID, 10)
+		want := []string{
+			id,                                     // create: evt.result.user_id
+			id,                                     // login by username
+			"invalid username, e-mail or password", // login by e-mail: no such account
+			"not found",                            // get: the seed's user_id is not one of ours
+			"bad argument",                         // update
+			"bad argument",                         // delete
+			"bad argument",                         // resendConfirmation
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("seed 001 printed %d lines, want %d:\n%s", len(lines), len(want), out)
+		}
+		for i, w := range want {
+			if !strings.Contains(strings.ToLower(lines[i]), strings.ToLower(w)) {
+				t.Errorf("line %d: %q, want %q", i+1, lines[i], w)
+			}
+		}
+		// The same calls on tiny's real id, and core.users.NULL removing a key of extra.
+		code := strings.NewReplacer("ID", id).Replace(`
+core.users.update({ user_id = "ID", update = { extra = { color = "red", size = 3 } } }, function(evt) print(evt.error or evt.result.var.color) end)
+core.users.update({ user_id = "ID", update = { extra = { color = core.users.NULL } } }, function(evt) print(evt.error or tostring(evt.result.var.color) .. " " .. evt.result.var.size) end)
+core.users.get({ user_id = "ID" }, function(evt) print(evt.error or evt.result.username) end)
+core.users.update({ user_id = "ID", update = { password = "abcd" } }, function(evt) print(evt.error) end)
+core.users.resendConfirmation({ user_id = "ID" }, function(evt) print(evt.error or evt.result) end)
+core.users.delete({ user_id = "ID" }, function(evt) print(evt.error or evt.result) end)
+core.users.login({ username = "tiny", password = "abcd1234" }, function(evt) print(evt.error or evt.result.user_id) end)
+`)
+		out = snippetOutput(root.Post("/admin/scripts/run", url.Values{"code": {code}}))
+		want = []string{"red", "nil 3", "tiny", "password", "", "1", "invalid"}
+		lines = strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("printed %d lines, want %d:\n%s", len(lines), len(want), out)
+		}
+		for i, w := range want {
+			if !strings.Contains(strings.ToLower(lines[i]), w) {
+				t.Errorf("line %d: %q, want %q", i+1, lines[i], w)
+			}
+		}
+		if !strings.Contains(lines[4], "no e-mail address") {
+			t.Errorf("resendConfirmation for an account without an address: %q", lines[4])
+		}
+	})
+}
+
+// seed001 is seed 001's examples as written, but for one: the NULL
+// example's listener body is "...", which is not Lua; it prints instead.
+const seed001 = `
+local function onUserCreate( evt )
+  if evt.error then
+    print(evt.error)
+  else
+    print(evt.result.user_id) -- holds the users id
+  end
+end
+
+core.users.create({
+  username="tiny", 
+  password="abcd1234"
+}, onUserCreate)
+
+local function onUserLogin( evt )
+  if evt.error then
+    print(evt.error)
+  else
+    print(evt.result.user_id) -- result holds the login object
+  end
+end
+
+core.users.login({username="tiny", password="abcd1234"}, onUserLogin)
+
+local function onUserLogin( evt )
+  if evt.error then
+    print(evt.error)
+  else
+    print(evt.result.user_id) -- result holds the login object
+  end
+end
+
+core.users.login({email="tina@home.com", password="abcd1234"}, onUserLogin)
+
+local function onUserGet( evt )
+  if evt.error then
+    print(evt.error)
+  else
+    print(evt.result.user_id) -- result holds the user object
+  end
+end
+
+core.users.get({user_id="289bc36e-0df7-44df-99b1-a6543c6f45eb"}, onUserGet)
+
+local function onUserUpdate( evt )
+  if evt.error then
+    print(evt.error)
+  else
+    print(evt.result.user_id) -- result is the updated user object
+  end
+end
+
+core.users.update({
+  user_id = "289bc36e-0df7-44df-99b1-a6543c6f45eb",
+  update = {
+    email = "some@email.com",
+    password = "abcd"
+  }
+}, onUserUpdate)
+
+local function onUserDelete( evt )
+  if evt.error then
+    print(evt.error)
+  else
+    print(evt.result) -- 1 or 0
+  end
+end
+
+core.users.delete({user_id="289bc36e-0df7-44df-99b1-a6543c6f45eb"}, onUserDelete)
+
+local function onResend( evt )
+  if evt.error then
+    print(evt.error)
+  else
+    print(evt.result) -- result holds the users id
+  end
+end
+
+core.users.resendConfirmation({
+  user_id="289bc36e-0df7-44df-99b1-a6543c6f45eb"
+}, onResend)
+`
+
+var snippetOut = regexp.MustCompile(`(?s)<pre id="snippet-output"[^>]*>(.*?)</pre>`)
+
+// snippetOutput is the console's output of a snippet run (HTML-unescaped).
+func snippetOutput(res *apptest.Response) string {
+	m := snippetOut.FindStringSubmatch(res.Body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The sandbox: no way out to the files, the process or the network; a
+// runaway loop is stopped by SITE_TIMEOUT while other requests go on.
+func TestSiteSandbox(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		visitor := env.Client()
+		res := visitor.Get("/site/escapes")
+		var esc struct {
+			Found any // an empty table is {}
+			N     int
+		}
+		wantCode(t, res, 200, "escapes")
+		res.JSON(t, &esc)
+		if esc.N != 0 {
+			t.Errorf("the sandbox lets through: %v", esc.Found)
+		}
+
+		// A runaway loop: 500 with the request id; the requests beside it answer.
+		done := make(chan *apptest.Response)
+		go func() { done <- env.Client().Get("/site/loop") }()
+		for i := 0; i < 20; i++ {
+			if res := env.Client().Get("/site/fast?n=" + strconv.Itoa(i)); res.StatusCode != 200 || res.Body != "fast "+strconv.Itoa(i) {
+				t.Fatalf("a request beside the loop: %d %q", res.StatusCode, res.Body)
+			}
+		}
+		loop := <-done
+		if loop.StatusCode != 500 || !strings.Contains(loop.Text(), "Request id") || strings.Contains(loop.Body, "sandbox.lua") {
+			t.Errorf("runaway loop: %d %s", loop.StatusCode, loop.Text())
+		}
+
+		// Errors: a 500 page without internals in production; no answer is an error too.
+		for _, p := range []string{"/site/boom", "/site/silent"} {
+			res := visitor.Get(p)
+			if res.StatusCode != 500 || strings.Contains(res.Body, "sandbox.lua") || !strings.Contains(res.Text(), "Request id") {
+				t.Errorf("%s: %d %s", p, res.StatusCode, res.Text())
+			}
+		}
+
+		// The console lists what failed, with file and line.
+		env.User("root", models.LevelSuperadmin)
+		page := env.SignedIn("root").Get("/admin/scripts")
+		for _, want := range []string{"sandbox.lua:19</code>: stopped: ran longer than its limit of 1s",
+			"sandbox.lua:28</code>: attempt to index a non-table object(nil) with key 'field'",
+			"sandbox.lua:31</code>: the route sent no answer"} {
+			if !strings.Contains(html.UnescapeString(page.Body), want) {
+				t.Errorf("console errors: want %q in\n%s", want, page.Text())
+			}
+		}
+	}, siteAt("testdata/site-sandbox", "/site"))
+}
+
+var _ = time.Second

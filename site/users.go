@@ -42,7 +42,7 @@ func (v *vm) installAPI() {
 		"login": v.usersLogin, "online": v.usersOnline, "me": v.usersMe, "getMe": v.usersMe,
 		"delete": v.usersDelete, "stats": v.usersStats,
 	} {
-		users.RawSetString(name, L.NewFunction(fn))
+		users.RawSetString(name, L.NewFunction(v.service(fn)))
 	}
 	api := L.NewTable()
 	api.RawSetString("users", users)
@@ -52,9 +52,9 @@ func (v *vm) installAPI() {
 	coreUsers := L.NewTable()
 	for name, fn := range map[string]lua.LGFunction{
 		"create": v.usersCreate, "login": v.usersLogin, "get": v.usersGet, "update": v.usersUpdate,
-		"delete": v.usersDelete, "resendConfirmation": nil,
+		"delete": v.usersDelete, "resendConfirmation": v.resendConfirmation,
 	} {
-		coreUsers.RawSetString(name, L.NewFunction(v.callback(name, fn)))
+		coreUsers.RawSetString(name, L.NewFunction(v.callback(name, v.service(fn))))
 	}
 	coreUsers.RawSetString("NULL", v.null)
 	core.RawSetString("users", coreUsers)
@@ -63,6 +63,17 @@ func (v *vm) installAPI() {
 	v.globals["validator"] = L.NewFunction(v.newValidator)
 	for name, val := range v.globals {
 		L.SetGlobal(name, val)
+	}
+}
+
+// service wraps a function that calls the service: its time is not the
+// script's own (see budget).
+func (v *vm) service(fn lua.LGFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		b := v.cur.budget
+		b.pause()
+		defer b.resume()
+		return fn(L)
 	}
 }
 
@@ -519,12 +530,7 @@ func (v *vm) callback(name string, fn lua.LGFunction) lua.LGFunction {
 		listener := L.OptFunction(2, nil)
 		var result lua.LValue
 		var errMsg lua.LValue = lua.LNil
-		call := L.NewFunction(func(L *lua.LState) int {
-			if name == "resendConfirmation" {
-				return v.resendConfirmation(L)
-			}
-			return fn(L)
-		})
+		call := L.NewFunction(fn)
 		err := L.CallByParam(lua.P{Fn: call, NRet: 2, Protect: true}, params)
 		if err != nil {
 			var ae *lua.ApiError
@@ -537,7 +543,7 @@ func (v *vm) callback(name string, fn lua.LGFunction) lua.LGFunction {
 			} else {
 				errMsg = lua.LString(err.Error())
 			}
-			if ctxErr := v.cl().ctx.Err(); ctxErr != nil {
+			if ctxErr := v.cl().budget.Err(); ctxErr != nil {
 				L.RaiseError("%s", ctxErr.Error()) // out of time: stop, don't call back
 			}
 		} else {

@@ -59,11 +59,13 @@ const (
 
 // call is what one run of a script function acts on and as.
 type call struct {
-	kind  callKind
-	c     *fiber.Ctx // nil for hooks
-	ctx   context.Context
-	actor models.Actor
-	out   strings.Builder
+	kind callKind
+	c    *fiber.Ctx      // nil for hooks
+	ctx  context.Context // for the service calls: the request's
+	// budget is the script's own time; service calls pause it.
+	budget *budget
+	actor  models.Actor
+	out    strings.Builder
 	// responded is set once the function answered the request.
 	responded bool
 	// errs keeps the Go error behind each error value raised to the script.
@@ -201,9 +203,9 @@ func (v *vm) write(cl *call, s string) {
 // typed error (a 404, 409, 422 … page).
 func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.LValue) (err error) {
 	L := v.L
-	ctx, cancel := context.WithTimeout(cl.ctx, limit)
-	defer cancel()
-	cl.ctx = ctx
+	b := newBudget(cl.ctx, limit)
+	defer b.release()
+	cl.budget = b
 	cl.errs = nil
 	v.cur = cl
 	for name, val := range v.globals {
@@ -216,7 +218,7 @@ func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.L
 		L.SetGlobal("req", req)
 		L.SetGlobal("env", v.envTable(cl))
 	}
-	L.SetContext(ctx)
+	L.SetContext(b)
 	defer func() {
 		L.RemoveContext()
 		v.cur = nil
@@ -253,7 +255,7 @@ func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.L
 		}
 	}
 	where, text := splitWhere(ae.Object.String())
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if b.timedOut() {
 		return &ScriptError{Where: where, Message: fmt.Sprintf("stopped: ran longer than its limit of %s", limit), Timeout: true}
 	}
 	return &ScriptError{Where: where, Message: text, Trace: ae.StackTrace}
