@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -408,3 +409,223 @@ func TestSiteSandbox(t *testing.T) {
 }
 
 var _ = time.Second
+
+// Script routes under SITE_PREFIX go through the page middleware (session,
+// CSRF, presence, security headers), draw views in the layout with
+// escaping, and act with the visitor's permissions.
+func TestSiteRoutes(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		root := env.User("root", models.LevelSuperadmin)
+		bob := env.User("bob", models.LevelUser)
+		visitor := env.Client()
+
+		res := visitor.Get("/site/hello")
+		if res.StatusCode != 200 || !strings.Contains(res.Body, `<p id="hello">Hello, stranger!</p>`) ||
+			!strings.Contains(res.Body, "<title>Hello · Webmin</title>") {
+			t.Errorf("/site/hello: %d %s", res.StatusCode, res.Body)
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("no security headers on a script route: %q", csp)
+		}
+		res = visitor.Get("/site/HELLO/" + url.PathEscape("<script>x</script>"))
+		if !strings.Contains(res.Body, "Hello, &lt;script&gt;x&lt;/script&gt;!") {
+			t.Errorf("a parameter is not escaped: %s", res.Body)
+		}
+		if res := visitor.Get("/"); !strings.Contains(res.Body, `id="online-badge"`) {
+			t.Errorf("with a prefix, the built-in home stays: %s", res.Text())
+		}
+		if res := visitor.Get("/sitemap"); res.StatusCode != 404 {
+			t.Errorf("/sitemap is not under /site: %d", res.StatusCode)
+		}
+		if res := visitor.Get("/site/nothing-here"); res.StatusCode != 404 {
+			t.Errorf("no such script route: %d", res.StatusCode)
+		}
+
+		// CSRF on POST, like every form; the token is not in req.post.
+		if res := visitor.PostRaw("/site/echo", url.Values{"a": {"1"}}); res.StatusCode != 403 {
+			t.Errorf("POST without the CSRF token: %d", res.StatusCode)
+		}
+		res = visitor.Post("/site/echo", url.Values{"a": {"1"}})
+		if res.StatusCode != 200 || res.Body != `{"is_user":false,"post":{"a":"1"}}` {
+			t.Errorf("echo: %d %s", res.StatusCode, res.Body)
+		}
+
+		// Permissions: a visitor's script is a visitor.
+		if res := visitor.Post(fmt.Sprintf("/site/delete/%d", bob.ID), nil); res.StatusCode != 403 {
+			t.Errorf("a visitor deleted an account through a script: %d %s", res.StatusCode, res.Text())
+		}
+		member := env.SignedIn("bob")
+		res = member.Post(fmt.Sprintf("/site/promote/%d", root.ID), nil)
+		if res.StatusCode != 403 || !strings.Contains(res.Body, "you can't do that") {
+			t.Errorf("a member promoted an account through a script: %d %s", res.StatusCode, res.Body)
+		}
+		res = member.Post(fmt.Sprintf("/site/delete/%d", root.ID), nil)
+		if res.StatusCode != 403 {
+			t.Errorf("a member deleted an account through a script: %d", res.StatusCode)
+		}
+		for _, tc := range []struct {
+			c    *apptest.Client
+			want string
+		}{{visitor, `"n":0`}, {member, `"n":1`}, {env.SignedIn("root"), `"n":2`}} {
+			// example.com matches every address: only admins see (and search) them all, a member their own.
+			res := tc.c.Get("/site/list?q=o")
+			if !strings.Contains(res.Body, tc.want) {
+				t.Errorf("list as seen: %s, want %s", res.Body, tc.want)
+			}
+		}
+		if res := visitor.Get("/site/list?q=example.com"); !strings.Contains(res.Body, `"total":0`) {
+			t.Errorf("a visitor's search looks at e-mail addresses: %s", res.Body)
+		}
+		// A visitor's create is a sign-up: the default level, whatever is asked.
+		res = visitor.Post("/site/create", url.Values{"username": {"eve"}, "email": {"eve@example.com"},
+			"password": {"long enough pw"}, "level": {"9"}})
+		if res.StatusCode != 200 || !strings.Contains(res.Body, `"level":1`) {
+			t.Errorf("a visitor's create: %d %s", res.StatusCode, res.Body)
+		}
+		// A taken name is the service's conflict: its page, not a 500.
+		res = visitor.Post("/site/create", url.Values{"username": {"EVE"}, "email": {"eve2@example.com"}, "password": {"long enough pw"}})
+		if res.StatusCode != 409 {
+			t.Errorf("a taken name through a script: %d %s", res.StatusCode, res.Text())
+		}
+	}, siteAt("testdata/site-sandbox", "/site"))
+}
+
+// Registration closed: a visitor's api.users.create is refused.
+func TestSiteRegistrationClosed(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		res := env.Client().Post("/site/create", url.Values{"username": {"eve"}, "email": {"eve@example.com"}, "password": {"long enough pw"}})
+		if res.StatusCode != 403 {
+			t.Errorf("closed registration: %d %s", res.StatusCode, res.Text())
+		}
+	}, siteAt("testdata/site-sandbox", "/site"), func(c *app.Config) { c.Registration = app.RegistrationClosed })
+}
+
+// A script that doesn't compile, or that declares a reserved route at the
+// root, stops the start with its file and line.
+func TestSiteLoadErrors(t *testing.T) {
+	for _, tc := range []struct{ dir, prefix, want string }{
+		{"testdata/site-broken", "/site", "testdata/site-broken/broken.lua:2: syntax error near '='"},
+		{"testdata/site-reserved", "", `testdata/site-reserved/admin.lua:1: app:get("/admin/takeover"): scripts can't take over /admin/takeover`},
+	} {
+		cfg := testConfig(t)
+		cfg.SiteDir, cfg.SitePrefix = tc.dir, tc.prefix
+		_, err := app.NewServer(cfg, apptest.New(t, "sqlite").Users, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.dir, err, tc.want)
+		}
+	}
+	// Under a prefix, /admin/takeover is /site/admin/takeover: allowed.
+	env := apptest.New(t, "sqlite", siteAt("testdata/site-reserved", "/site"))
+	if res := env.Client().Get("/site/admin/takeover"); res.Body != "mine" {
+		t.Errorf("/site/admin/takeover: %d %s", res.StatusCode, res.Body)
+	}
+}
+
+func testConfig(t *testing.T) app.Config {
+	cfg, err := app.LoadConfig(func(k string) string {
+		switch k {
+		case "DATA_DIR":
+			return t.TempDir()
+		case "SESSION_SECRET":
+			return "test-secret-test-secret-test-secret-0123456789"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// With SITE_PREFIX at the root, a script route takes over a built-in page
+// of the same path, but never the reserved ones.
+func TestSiteRootPrecedence(t *testing.T) {
+	env := apptest.New(t, "sqlite", siteAt("testdata/site-seed000", ""))
+	visitor := env.Client()
+	if res := visitor.Get("/"); !strings.Contains(res.Body, `id="site-online"`) || strings.Contains(res.Body, `id="online-badge"`) {
+		t.Errorf("the script's home doesn't replace the built-in one: %s", res.Text())
+	}
+	if res := visitor.Get("/register"); res.StatusCode != 200 || !strings.Contains(res.Body, `name="username"`) {
+		t.Errorf("GET /register (built-in, no script route): %d", res.StatusCode)
+	}
+	if res := visitor.Get("/healthz"); res.Body != "ok" {
+		t.Errorf("/healthz: %s", res.Body)
+	}
+}
+
+// Hooks run after the service's event, as the account that caused it;
+// a runaway hook is stopped by its limit and the request never waits.
+func TestSiteHooks(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("root", models.LevelSuperadmin)
+		bob := env.User("bob", models.LevelUser)
+		root := env.SignedIn("root") // also a login: the runaway hook
+		want303(t, root.Post(fmt.Sprintf("/admin/users/%d/block", bob.ID), url.Values{"reason": {"spam"}}),
+			fmt.Sprintf("/admin/users/%d", bob.ID), "ban")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := env.Server.Site.WaitHooks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		u, err := env.Users.Get(context.Background(), bob.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(u.Var["banned_seen"]) != "1" || u.Var["name_was"] != "bob" {
+			t.Errorf("the user.banned hook didn't run as root: var %v", u.Var)
+		}
+		page := html.UnescapeString(root.Get("/admin/scripts").Body)
+		for _, want := range []string{`data-event="user.banned"`, `data-event="user.login"`,
+			"hooks.lua:7</code>: stopped: ran longer than its limit of 1s"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("console: want %q", want)
+			}
+		}
+	}, siteAt("testdata/site-sandbox", "/site"))
+}
+
+// The console: admins see the scripts; only a superadmin runs a snippet,
+// and each run is in the audit log.
+func TestSiteConsole(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		newConsole(env)
+		if res := env.SignedIn("moe").Get("/admin/scripts"); res.StatusCode != 403 {
+			t.Errorf("a moderator opens /admin/scripts: %d", res.StatusCode)
+		}
+		admin := env.SignedIn("alice")
+		res := admin.Get("/admin/scripts")
+		wantCode(t, res, 200, "console for an admin")
+		for _, want := range []string{`data-file="testdata/site-sandbox/sandbox.lua"`,
+			`data-method="GET" data-path="/site/hello/:name?"`, `data-event="user.banned"`} {
+			if !strings.Contains(res.Body, want) {
+				t.Errorf("console: want %s", want)
+			}
+		}
+		if strings.Contains(res.Body, `id="snippet-form"`) {
+			t.Errorf("an admin is offered the snippet form")
+		}
+		if res := admin.Post("/admin/scripts/run", url.Values{"code": {"print(1)"}}); res.StatusCode != 403 {
+			t.Errorf("an admin runs a snippet: %d", res.StatusCode)
+		}
+		rootC := env.SignedIn("root")
+		res = rootC.Post("/admin/scripts/run", url.Values{"code": {"print('<b>hi</b>', api.users.me().username)\nreturn api.users.stats()"}})
+		if out := snippetOutput(res); out != "<b>hi</b>\troot\n6\n" {
+			t.Errorf("snippet output %q", out)
+		}
+		if !strings.Contains(res.Body, "&lt;b&gt;hi&lt;/b&gt;") {
+			t.Errorf("snippet output is not escaped")
+		}
+		res = rootC.Post("/admin/scripts/run", url.Values{"code": {"local x = = 1"}})
+		if !strings.Contains(html.UnescapeString(res.Body), "snippet#") || !strings.Contains(res.Body, `id="snippet-error"`) {
+			t.Errorf("a snippet that doesn't compile: %s", res.Text())
+		}
+		res = rootC.Post("/admin/scripts/run", url.Values{"code": {"app:get('/x', function() end)"}})
+		if !strings.Contains(res.Text(), "routes are declared at the top level") {
+			t.Errorf("a snippet declaring a route: %s", res.Text())
+		}
+		evs, err := env.Users.Events(context.Background(), models.EventFilter{Action: "script.run"})
+		if err != nil || evs.Total != 3 {
+			t.Errorf("script.run events: %d (%v), want 3", evs.Total, err)
+		}
+	}, siteAt("testdata/site-sandbox", "/site"))
+}
