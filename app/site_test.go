@@ -6,6 +6,8 @@ import (
 	"html"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -628,4 +630,47 @@ func TestSiteConsole(t *testing.T) {
 			t.Errorf("script.run events: %d (%v), want 3", evs.Total, err)
 		}
 	}, siteAt("testdata/site-sandbox", "/site"))
+}
+
+// In development, a changed file is read again on the next request and an
+// error shows in the page with its file and line; in production the page
+// shows the request id only.
+func TestSiteDevelopment(t *testing.T) {
+	dir := t.TempDir()
+	write := func(src string) {
+		t.Helper()
+		// A new name each time: the change is seen even within the file
+		// system's time resolution.
+		old, _ := filepath.Glob(filepath.Join(dir, "*.lua"))
+		for _, f := range old {
+			_ = os.Remove(f)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("v%d.lua", time.Now().UnixNano())), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`app:get("/v", function(ctx) return ctx:text("one") end)`)
+	env := apptest.New(t, "sqlite", siteAt(dir, "/site"), func(c *app.Config) { c.Env = "development" })
+	c := env.Client()
+	if res := c.Get("/site/v"); res.Body != "one" {
+		t.Fatalf("first version: %d %s", res.StatusCode, res.Body)
+	}
+	write(`app:get("/v", function(ctx) return ctx:text("two") end)`)
+	if res := c.Get("/site/v"); res.Body != "two" {
+		t.Errorf("after a change: %d %s", res.StatusCode, res.Body)
+	}
+	write("app:get(\"/v\", function(ctx)\n  return ctx:text(nil .. 1)\nend)")
+	res := c.Get("/site/v")
+	if res.StatusCode != 500 || !regexp.MustCompile(`v\d+\.lua:2: cannot perform concat operation`).MatchString(res.Body) {
+		t.Errorf("a runtime error in development: %d %s", res.StatusCode, res.Text())
+	}
+	write("app:get(\"/v\", function(ctx)\n  return ctx:text(\"x\" ..)\nend)")
+	res = c.Get("/site/v")
+	if res.StatusCode != 500 || !regexp.MustCompile(`v\d+\.lua:2: syntax error`).MatchString(res.Body) {
+		t.Errorf("a syntax error in development: %d %s", res.StatusCode, res.Text())
+	}
+	write(`app:get("/v", function(ctx) return ctx:text("three") end)`)
+	if res := c.Get("/site/v"); res.Body != "three" {
+		t.Errorf("after the fix: %d %s", res.StatusCode, res.Body)
+	}
 }
