@@ -63,17 +63,18 @@ func (v *vm) newCtx(cl *call, params map[string]string) *lua.LTable {
 		p.RawSetString(k, lua.LString(val))
 	}
 	t.RawSetString("params", p)
-	q := L.NewTable()
+	q := L.CreateTable(0, c.Context().QueryArgs().Len())
 	c.Context().QueryArgs().VisitAll(func(k, val []byte) {
 		q.RawSetString(string(k), lua.LString(val))
 	})
 	t.RawSetString("query", q)
-	t.RawSetString("method", lua.LString(c.Method()))
-	t.RawSetString("path", lua.LString(c.Path()))
+	method, path := lua.LValue(lua.LString(c.Method())), lua.LValue(lua.LString(c.Path()))
+	t.RawSetString("method", method)
+	t.RawSetString("path", path)
 	L.SetMetatable(t, v.ctxMeta)
 
 	// req and env are globals in the seed: set for this call.
-	form := L.NewTable()
+	form := L.CreateTable(0, 0)
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		if mf, err := c.MultipartForm(); err == nil && mf != nil {
 			for k, vals := range mf.Value {
@@ -92,8 +93,8 @@ func (v *vm) newCtx(cl *call, params map[string]string) *lua.LTable {
 	req := L.CreateTable(0, 5)
 	req.RawSetString("post", form)
 	req.RawSetString("get", q)
-	req.RawSetString("method", lua.LString(c.Method()))
-	req.RawSetString("path", lua.LString(c.Path()))
+	req.RawSetString("method", method)
+	req.RawSetString("path", path)
 	req.RawSetString("ip", lua.LString(c.IP()))
 	L.SetGlobal("req", req)
 	L.SetGlobal("env", v.envTable(cl))
@@ -118,14 +119,14 @@ func (v *vm) envTable(cl *call) *lua.LTable {
 // ctxMethods are ctx:flash, ctx:redirect, ctx:render, ctx:error, ctx:json and ctx:text.
 func (v *vm) ctxMethods() *lua.LTable {
 	L := v.L
-	m := L.NewTable()
+	m := L.CreateTable(0, 0)
 	m.RawSetString("flash", L.NewFunction(v.ctxFlash))
 	m.RawSetString("redirect", L.NewFunction(v.ctxRedirect))
 	m.RawSetString("render", L.NewFunction(v.service(v.ctxRender)))
 	m.RawSetString("error", L.NewFunction(v.service(v.ctxError)))
 	m.RawSetString("json", L.NewFunction(v.ctxJSON))
 	m.RawSetString("text", L.NewFunction(v.ctxText))
-	meta := L.NewTable()
+	meta := L.CreateTable(0, 0)
 	meta.RawSetString("__index", m)
 	return meta
 }

@@ -27,6 +27,7 @@ func (v *vm) installAPI() {
 		return 1
 	}))
 	v.ctxMeta = v.ctxMethods()
+	v.userIndex = L.NewFunction(userIndexFn)
 
 	app := L.NewTable()
 	v.globals = map[string]lua.LValue{"app": app}
@@ -97,7 +98,7 @@ func (v *vm) raise(L *lua.LState, err error) {
 	var de *models.DeniedError
 	var le *models.LockedError
 	var se *ScriptError
-	fields := L.NewTable()
+	fields := L.CreateTable(0, 0)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		status, msg = http.StatusNotFound, "not found"

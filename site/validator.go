@@ -22,10 +22,10 @@ import (
 // value for numeric fields. Fields are checked in the order the rules
 // table lists them; v:first() is the first message in that order.
 func (v *vm) newValidator(L *lua.LState) int {
-	input := L.OptTable(1, L.NewTable())
+	input := L.OptTable(1, L.CreateTable(0, 0))
 	rules := L.CheckTable(2)
-	valid := L.NewTable()
-	errs := L.NewTable()
+	valid := L.CreateTable(0, 0)
+	errs := L.CreateTable(0, 0)
 	var first lua.LValue = lua.LNil
 	count := 0
 	for k, r := L.Next(rules, lua.LNil); k != lua.LNil; k, r = L.Next(rules, k) {
@@ -54,7 +54,7 @@ func (v *vm) newValidator(L *lua.LState) int {
 			valid.RawSetString(string(field), out)
 		}
 	}
-	obj := L.NewTable()
+	obj := L.CreateTable(0, 0)
 	fails := count > 0
 	method := func(fn func(L *lua.LState) int) *lua.LFunction { return L.NewFunction(fn) }
 	obj.RawSetString("fails", method(func(L *lua.LState) int { L.Push(lua.LBool(fails)); return 1 }))

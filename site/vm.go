@@ -43,6 +43,8 @@ type vm struct {
 	null    *lua.LUserData
 	errMeta *lua.LTable
 	ctxMeta *lua.LTable
+	// userIndex is the __index of user tables (see userTable).
+	userIndex *lua.LFunction
 
 	cur    *call
 	broken bool // a call ended abnormally: don't reuse the state
@@ -125,6 +127,23 @@ func (v *vm) openSandbox() {
 		L.SetGlobal(name, lua.LNil)
 	}
 	L.SetGlobal("print", L.NewFunction(v.print))
+	// pairs and next see the fields of a user table, which are read from
+	// its account on access until then (see userTable).
+	for _, name := range []string{"pairs", "next"} {
+		orig := L.GetGlobal(name).(*lua.LFunction)
+		L.SetGlobal(name, L.NewFunction(func(L *lua.LState) int {
+			if t, ok := L.Get(1).(*lua.LTable); ok {
+				materialize(L, t)
+			}
+			n := L.GetTop()
+			L.Push(orig)
+			for i := 1; i <= n; i++ {
+				L.Push(L.Get(i))
+			}
+			L.Call(n, lua.MultRet)
+			return L.GetTop() - n
+		}))
+	}
 	str := L.GetGlobal("string").(*lua.LTable)
 	str.RawSetString("rep", L.NewFunction(strRep))
 	tbl := L.GetGlobal("table").(*lua.LTable)
@@ -212,9 +231,9 @@ func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.L
 		L.SetGlobal(name, val)
 	}
 	if cl.kind != kindRoute { // a route's req and env are set by newCtx
-		req := L.NewTable()
-		req.RawSetString("post", L.NewTable())
-		req.RawSetString("get", L.NewTable())
+		req := L.CreateTable(0, 0)
+		req.RawSetString("post", L.CreateTable(0, 0))
+		req.RawSetString("get", L.CreateTable(0, 0))
 		L.SetGlobal("req", req)
 		L.SetGlobal("env", v.envTable(cl))
 	}
