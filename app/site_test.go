@@ -129,6 +129,15 @@ func TestSiteSeed000(t *testing.T) {
 			if !strings.Contains(res.Body, `id="site-edit"`) || !strings.Contains(res.Body, "alice@example.com") {
 				t.Errorf("the owner doesn't see the edit link and their e-mail: %s", res.Text())
 			}
+			// A kept drawing follows the account: a change shows at once.
+			alice, _ := env.Users.GetByUsername(context.Background(), "alice")
+			pts := int64(77)
+			if _, err := env.Users.Update(context.Background(), models.System, alice.ID, models.Patch{Points: &pts}); err != nil {
+				t.Fatal(err)
+			}
+			if res := visitor.Get("/profile/alice"); !strings.Contains(res.Body, "77 points") {
+				t.Errorf("the profile after a change: %s", res.Text())
+			}
 			res = visitor.Get("/profile/nobody")
 			if res.StatusCode != 404 || !strings.Contains(res.Text(), "User not found") {
 				t.Errorf("unknown profile: %d %s", res.StatusCode, res.Text())

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	lua "github.com/yuin/gopher-lua"
@@ -215,11 +216,28 @@ func (v *vm) ctxRender(L *lua.LState) int {
 	}
 	title, _ := data["title"].(string)
 	v.answer(L, cl, "ctx:render")
+	p := v.prog
 	err := v.r.pages.RenderSiteView(c, status, title, data, func(w io.Writer, d map[string]any) error {
-		if err := t.Execute(w, d); err != nil {
+		key := ""
+		if !v.r.cfg.Development {
+			key = viewKey(name, p.deps[name], d)
+		}
+		now := time.Now()
+		if key != "" {
+			if html, ok := p.kept.get(key, now); ok {
+				_, err := io.WriteString(w, html)
+				return err
+			}
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, d); err != nil {
 			return viewError(v.r.cfg.Dir, err)
 		}
-		return nil
+		if key != "" {
+			p.kept.put(key, b.String(), now)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
 	})
 	if err != nil {
 		v.raise(L, err)

@@ -80,6 +80,8 @@ type program struct {
 	files   []*scriptFile
 	views   *template.Template
 	viewSet []string
+	deps    map[string]viewDeps // what each view's drawing depends on (viewcache.go)
+	kept    viewCache
 	routes  []*route
 	hooks   []*hookDef
 	stamp   string // names, sizes and times of the files it was read from
@@ -195,6 +197,10 @@ func (r *Runtime) load() (*program, error) {
 	}
 	if p.views, p.viewSet, err = r.parseViews(); err != nil {
 		return nil, err
+	}
+	p.deps = map[string]viewDeps{}
+	for _, name := range p.viewSet {
+		p.deps[name] = depsOf(p.views, name)
 	}
 	// The first state learns the routes and hooks that every state will have.
 	v, err := r.newVM(p, true)
