@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"html/template"
-	"io"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,10 +37,10 @@ func (h *Handler) Registered(c *fiber.Ctx, u *models.User) {
 }
 
 // RenderSiteView draws a site script's view inside the layout: draw
-// writes the view's HTML for data, which holds every page's keys
+// gives the view's HTML for data, which holds every page's keys
 // (.CSRF, .Me, …) and the script's own.
 func (h *Handler) RenderSiteView(c *fiber.Ctx, status int, title string, data map[string]any,
-	draw func(w io.Writer, data map[string]any) error) error {
+	draw func(data map[string]any) (template.HTML, error)) error {
 	page := h.pageData(c, title)
 	for k, v := range data {
 		page[k] = v
@@ -51,13 +50,11 @@ func (h *Handler) RenderSiteView(c *fiber.Ctx, status int, title string, data ma
 		return err
 	}
 	page["Nav"] = nav
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	if err := draw(buf, page); err != nil {
+	content, err := draw(page)
+	if err != nil {
 		return err
 	}
-	page["Content"] = template.HTML(buf.String()) //nolint:gosec // drawn by html/template
+	page["Content"] = content
 	out := bufPool.Get().(*bytes.Buffer)
 	out.Reset()
 	defer bufPool.Put(out)

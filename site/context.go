@@ -2,7 +2,7 @@ package site
 
 import (
 	"errors"
-	"io"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,14 +54,26 @@ func (r *Runtime) failed(c *fiber.Ctx, err error) error {
 	return err
 }
 
-// newCtx builds the ctx table a route gets: params, query, method, path,
-// and the methods of ctxMeta.
+// newCtx fills the ctx table a route gets (params, query, method, path,
+// and the methods of ctxMeta) and the req and env globals. The tables are
+// the state's own, filled again for each call: a table with named fields
+// costs several allocations to make, and a call runs to its end before
+// the state serves another (so ctx, req and env are valid during the call).
 func (v *vm) newCtx(cl *call, params map[string]string) *lua.LTable {
 	L, c := v.L, cl.c
-	t := L.CreateTable(0, 6)
-	p := L.CreateTable(0, len(params))
+	if v.ctxT == nil {
+		v.ctxT, v.paramsT, v.reqT = L.CreateTable(0, 4), L.CreateTable(0, 2), L.CreateTable(0, 5)
+		v.envT = L.CreateTable(0, 5)
+		L.SetMetatable(v.ctxT, v.ctxMeta)
+	}
+	t, p := v.ctxT, v.paramsT
+	for _, k := range v.paramKeys {
+		p.RawSetString(k, lua.LNil)
+	}
+	v.paramKeys = v.paramKeys[:0]
 	for k, val := range params {
 		p.RawSetString(k, lua.LString(val))
+		v.paramKeys = append(v.paramKeys, k)
 	}
 	t.RawSetString("params", p)
 	q := L.CreateTable(0, c.Context().QueryArgs().Len())
@@ -72,7 +84,9 @@ func (v *vm) newCtx(cl *call, params map[string]string) *lua.LTable {
 	method, path := lua.LValue(lua.LString(c.Method())), lua.LValue(lua.LString(c.Path()))
 	t.RawSetString("method", method)
 	t.RawSetString("path", path)
-	L.SetMetatable(t, v.ctxMeta)
+	if t.Metatable != v.ctxMeta {
+		L.SetMetatable(t, v.ctxMeta)
+	}
 
 	// req and env are globals in the seed: set for this call.
 	form := L.CreateTable(0, 0)
@@ -91,21 +105,33 @@ func (v *vm) newCtx(cl *call, params map[string]string) *lua.LTable {
 			})
 		}
 	}
-	req := L.CreateTable(0, 5)
+	req := v.reqT
 	req.RawSetString("post", form)
 	req.RawSetString("get", q)
 	req.RawSetString("method", method)
 	req.RawSetString("path", path)
 	req.RawSetString("ip", lua.LString(c.IP()))
-	L.SetGlobal("req", req)
-	L.SetGlobal("env", v.envTable(cl))
+	v.setGlobal("req", req)
+	v.fillEnv(v.envT, cl)
+	v.setGlobal("env", v.envT)
 	return t
+}
+
+// setGlobal sets a global unless it already holds val (a read is cheaper).
+func (v *vm) setGlobal(name string, val lua.LValue) {
+	if v.L.GetGlobal(name) != val {
+		v.L.SetGlobal(name, val)
+	}
 }
 
 // envTable describes who the script runs for.
 func (v *vm) envTable(cl *call) *lua.LTable {
-	L := v.L
-	env := L.CreateTable(0, 5)
+	env := v.L.CreateTable(0, 5)
+	v.fillEnv(env, cl)
+	return env
+}
+
+func (v *vm) fillEnv(env *lua.LTable, cl *call) {
 	me := cl.me()
 	env.RawSetString("is_user", lua.LBool(me != nil))
 	env.RawSetString("is_guest", lua.LBool(me == nil))
@@ -113,8 +139,9 @@ func (v *vm) envTable(cl *call) *lua.LTable {
 	env.RawSetString("is_admin", lua.LBool(me.IsAdmin()))
 	if me != nil {
 		env.RawSetString("user_id", lua.LNumber(me.ID))
+	} else {
+		env.RawSetString("user_id", lua.LNil)
 	}
-	return env
 }
 
 // ctxMethods are ctx:flash, ctx:redirect, ctx:render, ctx:error, ctx:json and ctx:text.
@@ -217,7 +244,7 @@ func (v *vm) ctxRender(L *lua.LState) int {
 	title, _ := data["title"].(string)
 	v.answer(L, cl, "ctx:render")
 	p := v.prog
-	err := v.r.pages.RenderSiteView(c, status, title, data, func(w io.Writer, d map[string]any) error {
+	err := v.r.pages.RenderSiteView(c, status, title, data, func(d map[string]any) (template.HTML, error) {
 		key := ""
 		if !v.r.cfg.Development {
 			key = viewKey(name, p.deps[name], d)
@@ -225,19 +252,18 @@ func (v *vm) ctxRender(L *lua.LState) int {
 		now := time.Now()
 		if key != "" {
 			if html, ok := p.kept.get(key, now); ok {
-				_, err := io.WriteString(w, html)
-				return err
+				return html, nil
 			}
 		}
 		var b strings.Builder
 		if err := t.Execute(&b, d); err != nil {
-			return viewError(v.r.cfg.Dir, err)
+			return "", viewError(v.r.cfg.Dir, err)
 		}
+		html := template.HTML(b.String()) //nolint:gosec // drawn by html/template
 		if key != "" {
-			p.kept.put(key, b.String(), now)
+			p.kept.put(key, html, now)
 		}
-		_, err := io.WriteString(w, b.String())
-		return err
+		return html, nil
 	})
 	if err != nil {
 		v.raise(L, err)

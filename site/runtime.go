@@ -11,11 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -42,7 +40,7 @@ type Pages interface {
 	Registration() string
 	Registered(c *fiber.Ctx, u *models.User)
 	ResendConfirmationFor(ctx context.Context, by models.Actor, id int64) error
-	RenderSiteView(c *fiber.Ctx, status int, title string, data map[string]any, draw func(io.Writer, map[string]any) error) error
+	RenderSiteView(c *fiber.Ctx, status int, title string, data map[string]any, draw func(map[string]any) (template.HTML, error)) error
 	RenderPage(c *fiber.Ctx, name, title string, data map[string]any) error
 	ErrorPage(c *fiber.Ctx, status int, message string) error
 }
@@ -59,6 +57,11 @@ type Config struct {
 
 // ReservedPaths are the paths scripts can never shadow, even at the root.
 var ReservedPaths = []string{"/admin", "/api", "/static", "/setup", "/healthz", "/readyz"}
+
+// maxIdleStates is how many Lua states wait in the pool at most: as many
+// as requests run at once, so that a busy server doesn't make a state (and
+// run every script) for each request, and bounded, at about 100 KB each.
+const maxIdleStates = 256
 
 // Runtime holds the compiled scripts and the pool of Lua states that run them.
 type Runtime struct {
@@ -108,7 +111,7 @@ func New(cfg Config, users *models.Service, pages Pages) (*Runtime, error) {
 	}
 	cfg.Prefix = strings.TrimRight(cfg.Prefix, "/")
 	r := &Runtime{cfg: cfg, users: users, pages: pages, log: cfg.Log,
-		pool: make(chan *vm, 4*runtime.GOMAXPROCS(0))}
+		pool: make(chan *vm, maxIdleStates)}
 	p, err := r.load()
 	if err != nil {
 		return nil, err

@@ -257,11 +257,11 @@ type viewCache struct {
 }
 
 type keptView struct {
-	html    string
+	html    template.HTML
 	expires time.Time
 }
 
-func (vc *viewCache) get(key string, now time.Time) (string, bool) {
+func (vc *viewCache) get(key string, now time.Time) (template.HTML, bool) {
 	vc.mu.RLock()
 	k, ok := vc.m[key]
 	vc.mu.RUnlock()
@@ -271,7 +271,7 @@ func (vc *viewCache) get(key string, now time.Time) (string, bool) {
 	return k.html, true
 }
 
-func (vc *viewCache) put(key, html string, now time.Time) {
+func (vc *viewCache) put(key string, html template.HTML, now time.Time) {
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
 	if vc.m == nil {

@@ -46,6 +46,10 @@ type vm struct {
 	// userIndex is the __index of user tables (see userTable).
 	userIndex *lua.LFunction
 
+	// the tables of a route call, filled again for each (see newCtx)
+	ctxT, paramsT, reqT, envT *lua.LTable
+	paramKeys                 []string
+
 	cur    *call
 	broken bool // a call ended abnormally: don't reuse the state
 }
@@ -228,7 +232,7 @@ func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.L
 	cl.errs = nil
 	v.cur = cl
 	for name, val := range v.globals {
-		L.SetGlobal(name, val)
+		v.setGlobal(name, val)
 	}
 	if cl.kind != kindRoute { // a route's req and env are set by newCtx
 		req := L.CreateTable(0, 0)
