@@ -37,14 +37,11 @@ func (h *Handler) Registered(c *fiber.Ctx, u *models.User) {
 }
 
 // RenderSiteView draws a site script's view inside the layout: draw
-// gives the view's HTML for data, which holds every page's keys
-// (.CSRF, .Me, …) and the script's own.
-func (h *Handler) RenderSiteView(c *fiber.Ctx, status int, title string, data map[string]any,
-	draw func(data map[string]any) (template.HTML, error)) error {
+// gives the view's HTML for page, which holds every page's keys (.CSRF,
+// .Me, …), to which draw adds the script's own.
+func (h *Handler) RenderSiteView(c *fiber.Ctx, status int, title string,
+	draw func(page map[string]any) (template.HTML, error)) error {
 	page := h.pageData(c, title)
-	for k, v := range data {
-		page[k] = v
-	}
 	nav, err := h.fragment("partials/nav", navKey(Me(c), page["Section"].(string), page["CSRF"]), page)
 	if err != nil {
 		return err

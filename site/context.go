@@ -230,24 +230,26 @@ func (v *vm) ctxRender(L *lua.LState) int {
 	cl, c := v.request(L, "ctx:render")
 	b := ctxArgs(L)
 	name := L.CheckString(b)
-	data := map[string]any{}
-	if t, ok := L.Get(b + 1).(*lua.LTable); ok {
-		if m, ok := fromLua(t, 0).(map[string]any); ok {
-			data = m
-		}
-	}
+	lt, _ := L.Get(b + 1).(*lua.LTable)
 	status := L.OptInt(b+2, http.StatusOK)
 	t := v.prog.views.Lookup(name)
 	if t == nil {
 		L.RaiseError("ctx:render: there is no view %s/views/%s.html", v.r.cfg.Dir, name)
 	}
-	title, _ := data["title"].(string)
+	title := ""
+	if lt != nil {
+		if s, ok := lt.RawGetString("title").(lua.LString); ok {
+			title = string(s)
+		}
+	}
 	v.answer(L, cl, "ctx:render")
 	p := v.prog
-	err := v.r.pages.RenderSiteView(c, status, title, data, func(d map[string]any) (template.HTML, error) {
+	err := v.r.pages.RenderSiteView(c, status, title, func(page map[string]any) (template.HTML, error) {
+		// A kept drawing is found from the script's table itself, before
+		// it is converted for the template.
 		key := ""
 		if !v.r.cfg.Development {
-			key = viewKey(name, p.deps[name], d)
+			key = drawingKey(name, p.deps[name], lt, page)
 		}
 		now := time.Now()
 		if key != "" {
@@ -255,8 +257,15 @@ func (v *vm) ctxRender(L *lua.LState) int {
 				return html, nil
 			}
 		}
+		if lt != nil {
+			if m, ok := fromLua(lt, 0).(map[string]any); ok {
+				for k, val := range m {
+					page[k] = val
+				}
+			}
+		}
 		var b strings.Builder
-		if err := t.Execute(&b, d); err != nil {
+		if err := t.Execute(&b, page); err != nil {
 			return "", viewError(v.r.cfg.Dir, err)
 		}
 		html := template.HTML(b.String()) //nolint:gosec // drawn by html/template

@@ -40,7 +40,7 @@ type Pages interface {
 	Registration() string
 	Registered(c *fiber.Ctx, u *models.User)
 	ResendConfirmationFor(ctx context.Context, by models.Actor, id int64) error
-	RenderSiteView(c *fiber.Ctx, status int, title string, data map[string]any, draw func(map[string]any) (template.HTML, error)) error
+	RenderSiteView(c *fiber.Ctx, status int, title string, draw func(page map[string]any) (template.HTML, error)) error
 	RenderPage(c *fiber.Ctx, name, title string, data map[string]any) error
 	ErrorPage(c *fiber.Ctx, status int, message string) error
 }

@@ -9,6 +9,8 @@ import (
 	"text/template/parse"
 	"time"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/webmin/webmin/models"
 )
 
@@ -157,6 +159,12 @@ func (d *depWalk) arg(a parse.Node, top bool) {
 
 // viewKey names the drawing of a view with data, or "" when it can't be kept.
 func viewKey(name string, deps viewDeps, data map[string]any) string {
+	return drawingKey(name, deps, nil, data)
+}
+
+// drawingKey names the drawing of a view with the script's table lt (a
+// field there wins) and the page's data, or "" when it can't be kept.
+func drawingKey(name string, deps viewDeps, lt *lua.LTable, page map[string]any) string {
 	if deps.never {
 		return ""
 	}
@@ -166,11 +174,102 @@ func viewKey(name string, deps viewDeps, data map[string]any) string {
 		b.WriteByte(0)
 		b.WriteString(f)
 		b.WriteByte('=')
-		if !fingerprint(&b, data[f], 0) {
+		if lt != nil {
+			if val := lt.RawGetString(f); val != lua.LNil {
+				b.WriteByte('L')
+				if !luaFingerprint(&b, val, 0) {
+					return ""
+				}
+				continue
+			}
+		}
+		b.WriteByte('G')
+		if !fingerprint(&b, page[f], 0) {
 			return ""
 		}
 	}
 	return b.String()
+}
+
+// luaFingerprint writes a value that names a Lua value exactly (as the
+// view would get it); false when it can't. A user table is named by its
+// account's snapshot and what its viewer may see.
+func luaFingerprint(b *strings.Builder, v lua.LValue, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch v := v.(type) {
+	case *lua.LNilType:
+		b.WriteString("n")
+	case lua.LString:
+		b.WriteString("s")
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(string(v))
+	case lua.LNumber:
+		b.WriteString("f")
+		b.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 64))
+	case lua.LBool:
+		if v {
+			b.WriteString("T")
+		} else {
+			b.WriteString("F")
+		}
+	case *lua.LTable:
+		if uv := userOf(v); uv != nil {
+			if uv.u.Snapshot == 0 || countKeys(v) > 0 {
+				return false // not named, or changed by the script
+			}
+			b.WriteString("u")
+			b.WriteString(strconv.FormatInt(uv.u.ID, 10))
+			b.WriteByte('.')
+			b.WriteString(strconv.FormatUint(uv.u.Snapshot, 10))
+			b.WriteByte('.')
+			b.WriteString(strconv.FormatBool(uv.online))
+			b.WriteString(strconv.FormatBool(uv.email))
+			return true
+		}
+		if v.Metatable != lua.LNil {
+			return false
+		}
+		var keys []string
+		ok := true
+		v.ForEach(func(k, _ lua.LValue) {
+			switch k := k.(type) {
+			case lua.LString:
+				keys = append(keys, "s"+string(k))
+			case lua.LNumber:
+				keys = append(keys, "n"+k.String())
+			default:
+				ok = false
+			}
+		})
+		if !ok {
+			return false
+		}
+		sort.Strings(keys)
+		b.WriteString("{")
+		for _, k := range keys {
+			b.WriteString(strconv.Itoa(len(k)))
+			b.WriteByte(':')
+			b.WriteString(k)
+			var val lua.LValue
+			if k[0] == 's' {
+				val = v.RawGetString(k[1:])
+			} else {
+				n, _ := strconv.ParseFloat(k[1:], 64)
+				val = v.RawGet(lua.LNumber(n))
+			}
+			if !luaFingerprint(b, val, depth+1) {
+				return false
+			}
+			b.WriteByte(',')
+		}
+		b.WriteString("}")
+	default:
+		return false
+	}
+	return true
 }
 
 // fingerprint writes a value that names v exactly; false when it can't.
