@@ -683,3 +683,17 @@ func TestSiteDevelopment(t *testing.T) {
 		t.Errorf("after the fix: %d %s", res.StatusCode, res.Body)
 	}
 }
+
+// A string doubled in a loop is stopped by the memory bound (with a time
+// limit long enough that the time isn't what stops it).
+func TestSiteMemoryBound(t *testing.T) {
+	env := apptest.New(t, "sqlite", siteAt("testdata/site-sandbox", "/site"), func(c *app.Config) { c.SiteTimeout = 20 * time.Second })
+	if res := env.Client().Get("/site/double"); res.StatusCode != 500 {
+		t.Fatalf("/site/double: %d %s", res.StatusCode, res.Text())
+	}
+	env.User("root", models.LevelSuperadmin)
+	page := html.UnescapeString(env.SignedIn("root").Get("/admin/scripts").Body)
+	if !strings.Contains(page, "sandbox.lua:70</code>: stopped: allocated more than 256 MB") {
+		t.Errorf("console: want the memory bound's error:\n%s", page)
+	}
+}

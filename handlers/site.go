@@ -3,12 +3,11 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"errors"
 	"html/template"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -90,33 +89,36 @@ func (h *Handler) pageData(c *fiber.Ctx, title string) fiber.Map {
 	}
 }
 
-// ResendConfirmationFor sends the confirmation link of account id again, for
-// a script: the account itself, or an admin (as the console's button).
+// ResendConfirmationFor sends the confirmation link of account id again,
+// for a script: the console's "resend confirmation", with its rules.
 func (h *Handler) ResendConfirmationFor(ctx context.Context, by models.Actor, id int64) error {
-	u, err := h.Users.Get(ctx, id)
+	u, err := h.Users.AdminMail(ctx, by, id, models.MailConfirm)
 	if err != nil {
 		return err
 	}
-	if by.User == nil || by.User.ID != u.ID {
-		if err := models.Authorize(by.User, models.ActConfirm, u); err != nil {
-			return err
-		}
+	h.Mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: u.ID, By: by})
+	return nil
+}
+
+// SignInWithPassword is the sign-in page's path for a site script: the
+// service checks the password (with its throttling), then the session
+// starts as at every sign-in (startSession). For an account with
+// two-factor on the session waits for the code at /login/2fa: the
+// account comes back with a *models.SecondFactorError.
+func (h *Handler) SignInWithPassword(c *fiber.Ctx, login, password string, remember bool) (*models.User, error) {
+	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
+	var second *models.SecondFactorError
+	if errors.As(err, &second) {
+		u = second.User
+	} else if err != nil {
+		return nil, err
 	}
-	switch {
-	case u.EmailAddress() == "":
-		return &models.ValidationError{Fields: map[string]string{"email": "This account has no e-mail address to send a link to."}}
-	case u.Type == models.TypeBanned || u.Type == models.TypeDeleted:
-		return &models.DeniedError{Reason: "a banned or deleted account can't be sent a link"}
-	case u.Type != models.TypeInactive && u.EmailVerifiedAt != nil:
-		return &models.ConflictError{Field: "email", Message: "This e-mail address is already confirmed."}
-	}
-	allowed, err := h.Users.MailAllowed(ctx, u.ID, models.MailConfirm)
+	rec, err := h.startSession(c, u, models.SignIn{Method: models.MethodPassword, Remember: remember})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !allowed {
-		return &models.LockedError{RetryAfter: time.Hour}
+	if rec.Pending {
+		return u, &models.SecondFactorError{User: u}
 	}
-	h.Mail.Send(mailer.Request{Kind: models.MailConfirm, UserID: u.ID, By: by})
-	return h.Users.Record(ctx, by, models.EvMailResendConfirm, &u.ID, "")
+	return u, nil
 }

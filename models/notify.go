@@ -28,10 +28,11 @@ func (s *Service) Subscribe(fn func(ctx context.Context, ev Event)) {
 }
 
 // announce tells the listeners of ev, or keeps it for after the commit
-// when it was written in a transaction run by runInTx.
+// when it was written in a transaction begun by inTx or runInTx.
 func (s *Service) announce(ctx context.Context, db bun.IDB, ev Event) {
 	if _, inTx := db.(bun.Tx); inTx {
 		if p, ok := ctx.Value(pendingKey{}).(*pendingEvents); ok {
+			p.s = s
 			p.events = append(p.events, ev)
 			return
 		}
@@ -46,18 +47,26 @@ func (s *Service) announce(ctx context.Context, db bun.IDB, ev Event) {
 
 type pendingKey struct{}
 
-type pendingEvents struct{ events []Event }
+type pendingEvents struct {
+	s      *Service
+	events []Event
+}
 
-// runInTx runs fn in a transaction and announces the events it wrote
+// runInTx runs fn in a new transaction and announces the events it wrote
 // once it committed.
 func (s *Service) runInTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return runCollecting(ctx, s.db, fn)
+}
+
+// runCollecting runs fn in a new transaction of db, keeping the events
+// written in it for the listeners until the commit.
+func runCollecting(ctx context.Context, db bun.IDB, fn func(ctx context.Context, tx bun.Tx) error) error {
 	p := &pendingEvents{}
-	err := s.db.RunInTx(context.WithValue(ctx, pendingKey{}, p), nil, fn)
-	if err != nil {
+	if err := db.RunInTx(context.WithValue(ctx, pendingKey{}, p), nil, fn); err != nil {
 		return err
 	}
 	for _, ev := range p.events {
-		s.announce(ctx, s.db, ev)
+		p.s.announce(ctx, p.s.db, ev)
 	}
 	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/uptrace/bun"
 )
 
@@ -29,8 +31,14 @@ type Options struct {
 	// process changed an account (1 second).
 	AccountCacheCheck time.Duration
 	AccountCacheSize  int // accounts kept at most (10,000)
-	Now               func() time.Time
-	Logger            *slog.Logger
+	// BulkBatch is how many accounts one batch of a bulk job changes, in
+	// one short transaction (500).
+	BulkBatch int
+	// BulkLease is how long an instance holds a bulk job between two
+	// batches before another instance may take it over (1 minute).
+	BulkLease time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -70,12 +78,19 @@ func (o *Options) defaults() {
 	if o.AccountCacheSize <= 0 {
 		o.AccountCacheSize = 10000
 	}
+	if o.BulkBatch <= 0 {
+		o.BulkBatch = 500
+	}
+	if o.BulkLease <= 0 {
+		o.BulkLease = time.Minute
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+
 }
 
 // Service is the users service of SPEC §2: every page, API endpoint and
@@ -88,7 +103,10 @@ type Service struct {
 
 	presence throttle
 	locks    lockout
-	accounts *accountCache // accountcache.go
+	sessions sessionCache // sessions.go
+
+	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
+	accounts *accountCache                     // accountcache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats
@@ -96,6 +114,10 @@ type Service struct {
 	counts   *HomeCounts
 	cache    statsCache
 	console  consoleCache // admin.go
+
+	bulk     bulkRunner // bulk.go
+	bulkMu   sync.Mutex
+	bulkHeld map[int64]bool
 
 	listeners listeners // notify.go
 }
@@ -111,6 +133,7 @@ func NewService(db *bun.DB, opts Options) *Service {
 		presence: throttle{last: map[string]time.Time{}},
 		locks:    lockout{fails: map[int64]*failures{}},
 		accounts: newAccountCache(opts.AccountCacheTTL, opts.AccountCacheCheck, opts.AccountCacheSize),
+		bulk:     bulkRunner{wake: make(chan struct{}, 1)},
 	}
 	if s.accounts.enabled() {
 		db.AddQueryHook(cacheHook{s.accounts})
@@ -174,6 +197,13 @@ const (
 	EvPassword       = "user.password"
 	EvPasswordChange = "password.change"
 	EvSessionsRevoke = "sessions.revoke"
+	EvSessionRevoke  = "session.revoke"
+	EvMFAEnable      = "mfa.enable"
+	EvMFADisable     = "mfa.disable"
+	EvMFAReset       = "mfa.reset"
+	EvRecoveryUsed   = "mfa.recovery_used"
+	EvPasskeyAdd     = "passkey.add"
+	EvPasskeyRemove  = "passkey.remove"
 	EvConfirm        = "user.confirm"
 	EvProfile        = "profile.update"
 )

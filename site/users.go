@@ -410,16 +410,24 @@ func (v *vm) usersLogin(L *lua.LState) int {
 		u, err = v.r.pages.SignInWithPassword(cl.c, login, password, false)
 		if err == nil {
 			cl.actor.User = u // the rest of the call acts as the new member
+			cl.actor.Meta = v.r.pages.Actor(cl.c).Meta
 		}
 	} else {
 		u, err = v.r.users.Login(cl.ctx, cl.actor.Meta, login, password)
 	}
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
+	var second *models.SecondFactorError
 	switch {
 	case err == nil:
 		L.Push(v.userTable(u, u))
 		return 1
+	case errors.As(err, &second):
+		if cl.kind == kindRoute {
+			cl.actor.User = nil // not signed in until the code is given
+		}
+		L.Push(lua.LNil)
+		L.Push(lua.LString("A second factor is needed: continue at /login/2fa."))
 	case errors.Is(err, models.ErrInvalidCredentials):
 		L.Push(lua.LNil)
 		L.Push(lua.LString("Invalid username, e-mail or password."))

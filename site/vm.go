@@ -278,6 +278,9 @@ func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.L
 		}
 	}
 	where, text := splitWhere(ae.Object.String())
+	if b.outOfMemory() {
+		return &ScriptError{Where: where, Message: fmt.Sprintf("stopped: allocated more than %d MB", maxAlloc>>20)}
+	}
 	if b.timedOut() {
 		return &ScriptError{Where: where, Message: fmt.Sprintf("stopped: ran longer than its limit of %s", limit), Timeout: true}
 	}

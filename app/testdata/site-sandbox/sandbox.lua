@@ -64,3 +64,9 @@ app:post("/create", function(ctx)
     local user = api.users.create(req.post)
     return ctx:json({ id = user.id, level = user.level })
 end)
+
+app:get("/double", function(ctx)
+    local s = "x"
+    for i = 1, 40 do s = s .. s end
+    return ctx:text(#s)
+end)
