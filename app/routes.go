@@ -79,6 +79,16 @@ func (s *Server) routes() {
 		Max: 10, Expiration: time.Hour, SkipFailedRequests: true, LimitReached: h.TooManyRequests,
 	})
 
+	// Site scripts (SITE_DIR/*.lua): their routes under SITE_PREFIX, with
+	// the page middleware above. At the root (SITE_PREFIX=/) they come
+	// before the built-in pages, which they may take over, except the
+	// reserved paths (/admin, /api, /static, /setup, /healthz, /readyz).
+	if s.Site.Prefix() == "" {
+		app.Use(s.Site.Handler)
+	} else {
+		app.Use(s.Site.Prefix(), s.Site.Handler)
+	}
+
 	// Visitors
 	app.Get("/", h.Home)
 	app.Get("/login", h.ShowLogin)
@@ -163,6 +173,11 @@ func (s *Server) routes() {
 	staff.Get("/keys", adminOnly, h.ShowAPIKeys)
 	staff.Post("/keys", adminOnly, h.CreateAPIKey)
 	staff.Post("/keys/:id/revoke", adminOnly, h.RevokeAPIKey)
+
+	// Console › site scripts (admins): files, routes, hooks, recent
+	// errors; a superadmin may run a snippet with their own permissions.
+	staff.Get("/scripts", adminOnly, s.Site.ShowConsole)
+	staff.Post("/scripts/run", superadminOnly, s.Site.RunSnippet)
 
 	// Anything else: the 404 page.
 	app.Use(func(*fiber.Ctx) error { return models.ErrNotFound })

@@ -29,6 +29,7 @@ import (
 	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/site"
 	"github.com/webmin/webmin/static"
 	"github.com/webmin/webmin/views"
 )
@@ -44,6 +45,7 @@ type Server struct {
 	Handler *handlers.Handler
 	API     *api.Handler   // the JSON API under /api/v1
 	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
+	Site    *site.Runtime  // the site's Lua scripts (SITE_DIR)
 	Config  Config
 	Log     *slog.Logger
 }
@@ -115,8 +117,14 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.TrustedProxies = cfg.TrustedProxies
 		fcfg.EnableIPValidation = true
 	}
+	// Site scripts: compiled now, so that a broken script stops the start.
+	scripts, err := site.New(site.Config{Dir: cfg.SiteDir, Prefix: cfg.SitePrefix, Timeout: cfg.SiteTimeout,
+		Development: cfg.Env == "development", Funcs: handlers.TemplateFuncs(), Log: log}, users, h)
+	if err != nil {
+		return nil, err
+	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log,
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Site: scripts, Config: cfg, Log: log,
 		API: &api.Handler{Users: users, Log: log, Mail: mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {

@@ -116,6 +116,8 @@ type Service struct {
 	bulk     bulkRunner // bulk.go
 	bulkMu   sync.Mutex
 	bulkHeld map[int64]bool
+
+	listeners listeners // notify.go
 }
 
 // NewService returns the users service on db.
@@ -227,8 +229,10 @@ func (s *Service) record(ctx context.Context, db bun.IDB, a Actor, action string
 	_, err := db.NewInsert().Model(ev).Exec(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "write event", "action", action, "err", err)
+		return err
 	}
-	return err
+	s.announce(ctx, db, *ev)
+	return nil
 }
 
 func clip(s string, n int) string {

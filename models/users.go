@@ -260,7 +260,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 	var out, before *User
 	var changed []string
 	var typeEvent string
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -627,7 +627,7 @@ func (s *Service) RevokeSessions(ctx context.Context, by Actor, id int64) (*User
 // stay, with the account's name in their detail.
 func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 	var gone *User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
