@@ -770,9 +770,15 @@ func (s *Service) bulkApplyIn(ctx context.Context, tx bun.IDB, by Actor, def bul
 			return err
 		}
 	}
-	if def.endSessions {
+	if def.endSessions { // as deleteSessions does for one account
+		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("user_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
 			return err
+		}
+		for _, id := range ids {
+			s.sessions.forgetUser(id)
 		}
 	}
 	evs := make([]Event, len(ids))

@@ -419,6 +419,8 @@ func TestBulkJobTakesTheAccountsOfItsStart(t *testing.T) {
 		for i := range 5 {
 			members = append(members, e.user(fmt.Sprintf("member%d", i), 1, models.TypeActive))
 		}
+		_, _, err := e.svc.StartSession(e.ctx, models.Meta{IP: "192.0.2.9"}, members[0], models.SignIn{})
+		e.check(err)
 		j, err := e.svc.StartBulk(e.ctx, as(admin), models.BulkRequest{Action: models.BulkBan, Reason: "wave", Filter: models.Filter{Level: ptr(1)}})
 		e.check(err)
 		_, err = e.svc.Block(e.ctx, as(admin), members[3].ID, "by hand")
@@ -439,6 +441,9 @@ func TestBulkJobTakesTheAccountsOfItsStart(t *testing.T) {
 		e.check(err)
 		if n != 0 {
 			t.Fatalf("%d job items left behind", n)
+		}
+		if n, err = db.NewSelect().Model((*models.Session)(nil)).Where("user_id = ?", members[0].ID).Count(e.ctx); err != nil || n != 0 {
+			t.Fatalf("the banned account still has %d sessions (%v)", n, err)
 		}
 	})
 }
