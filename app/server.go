@@ -283,6 +283,11 @@ func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger)
 			} else if n > 0 {
 				log.Debug("pruned presence", "rows", n)
 			}
+			if n, err := users.PruneCounters(ctx); err != nil {
+				log.Warn("prune failure counters and rate limits", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned failure counters and rate limits", "rows", n)
+			}
 		}
 	}
 }

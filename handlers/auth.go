@@ -38,8 +38,11 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
+	var locked *models.LockedError
 	switch {
 	case err == nil:
+	case errors.As(err, &locked):
+		return h.lockedForm(c, tplLogin, "Sign in", locked, fiber.Map{"Form": form})
 	case errors.Is(err, models.ErrInvalidCredentials):
 		return h.render(c, tplLogin, Page{Title: "Sign in", Status: fiber.StatusUnauthorized, Data: fiber.Map{
 			"Form": form, "Error": "That username or e-mail and password don't match an account.",
@@ -54,7 +57,7 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 			"Error": "Your e-mail address is not confirmed yet. Open the link we sent you, or ask for a new one.",
 		}})
 	default:
-		return err // LockedError → 429 page with Retry-After
+		return err
 	}
 	session(c).SignIn(u.ID, u.SessionVersion, c.FormValue("remember") != "")
 	h.forgetGuest(c)
@@ -96,6 +99,12 @@ func (h *Handler) Register(c *fiber.Ctx) error {
 	}
 	confirm := h.Opts.Registration == "confirm"
 	u, err := h.Users.Register(c.UserContext(), meta(c), n, confirm)
+	var locked *models.LockedError
+	if errors.As(err, &locked) {
+		return h.lockedForm(c, tplRegister, "Create an account", locked, fiber.Map{
+			"Form": fiber.Map{"username": n.Username, "email": n.Email},
+		})
+	}
 	if fields, ok := fieldErrors(err); ok {
 		return h.render(c, tplRegister, Page{Title: "Create an account", Status: fiber.StatusUnprocessableEntity, Data: fiber.Map{
 			"Form":   fiber.Map{"username": n.Username, "email": n.Email},

@@ -293,7 +293,9 @@ func (s *Service) ResetWithToken(ctx context.Context, m Meta, raw, password stri
 	if err != nil {
 		return nil, err
 	}
-	s.locks.reset(out.ID)
+	if err := s.forgetAccountFailures(ctx, out.ID); err != nil {
+		s.log.ErrorContext(ctx, "forget failed sign-ins", "err", err)
+	}
 	s.invalidateStats()
 	return out, nil
 }

@@ -146,10 +146,21 @@ func (s *Service) Register(ctx context.Context, m Meta, n NewUser, needConfirm b
 	n.Var = nil
 	n.Group = ""
 	n.normalize()
-	if err := n.check(true); err != nil {
+	// Refused registrations are counted per address: each one may tell
+	// whether a name or an address is taken.
+	if err := s.checkSignup(ctx, m.IP); err != nil {
 		return nil, err
 	}
-	u, err := s.insert(ctx, n, false)
+	err := n.check(true)
+	var u *User
+	if err == nil {
+		u, err = s.insert(ctx, n, false)
+	}
+	var ve *ValidationError
+	var ce *ConflictError
+	if errors.As(err, &ve) || errors.As(err, &ce) {
+		s.countSignupFailure(ctx, m.IP)
+	}
 	if err != nil {
 		return nil, err
 	}

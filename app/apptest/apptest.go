@@ -77,6 +77,19 @@ func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 	return &Env{T: t, DBName: dbName, DB: db, Server: srv, Users: users, Clock: clock, Config: cfg}
 }
 
+// Another is a second instance of the application on the same database
+// (its own users service, caches and limiters, the same clock and
+// configuration), as a second server behind a load balancer would be.
+func (e *Env) Another() *Env {
+	e.T.Helper()
+	users := modelstest.Service(e.DB, e.Clock)
+	srv, err := app.NewServer(e.Config, users, slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return &Env{T: e.T, DBName: e.DBName, DB: e.DB, Server: srv, Users: users, Clock: e.Clock, Config: e.Config}
+}
+
 // User creates an account with Password at the given level.
 func (e *Env) User(username string, level int) *models.User {
 	e.T.Helper()
