@@ -21,6 +21,8 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return http.StatusNotFound, "We couldn't find that page."
+	case models.IsUnavailable(err):
+		return http.StatusServiceUnavailable, "The site can't reach its database right now. Try again in a few seconds."
 	case errors.As(err, &de):
 		return http.StatusForbidden, "You can't do that: " + de.Reason + "."
 	case errors.As(err, &ve):
@@ -57,6 +59,9 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 	var le *models.LockedError
 	if errors.As(err, &le) {
 		c.Set(fiber.HeaderRetryAfter, retrySeconds(le.RetryAfter))
+	}
+	if status == http.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "5")
 	}
 	if strings.HasPrefix(c.Path(), "/api/") {
 		if status == http.StatusNotFound {

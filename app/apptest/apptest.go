@@ -49,7 +49,12 @@ func EachDB(t *testing.T, fn func(t *testing.T, env *Env), opts ...func(*app.Con
 // opts adjust the configuration (e.g. REGISTRATION).
 func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 	t.Helper()
-	db := modelstest.Open(t, dbName)
+	return NewOn(t, dbName, modelstest.Open(t, dbName), opts...)
+}
+
+// NewOn builds an application on db, a migrated database of the named kind.
+func NewOn(t testing.TB, dbName string, db *bun.DB, opts ...func(*app.Config)) *Env {
+	t.Helper()
 	clock := modelstest.NewClock()
 	cfg, err := app.LoadConfig(func(k string) string {
 		switch k {
