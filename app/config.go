@@ -37,6 +37,10 @@ type Config struct {
 	TrustedProxies []string      // TRUSTED_PROXIES: comma-separated addresses/CIDRs whose X-Forwarded-For is believed
 	DefaultLevel   int           // DEFAULT_LEVEL (1): level given at self-registration
 	APIRateLimit   int           // API_RATE_LIMIT (300): requests per minute per API key
+	// ShutdownDrain (SHUTDOWN_DRAIN, 5s) is how long the server goes on
+	// serving after SIGTERM while /readyz already answers 503, so that a
+	// load balancer stops sending requests before the listener closes.
+	ShutdownDrain time.Duration
 }
 
 // Registration modes.
@@ -64,6 +68,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Env:           strings.ToLower(or(getenv("APP_ENV"), "production")),
 		DefaultLevel:  1,
 		APIRateLimit:  300,
+		ShutdownDrain: 5 * time.Second,
 	}
 	var errs []error
 	if v := getenv("PORT"); v != "" {
@@ -118,6 +123,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("API_RATE_LIMIT: %q must be a number of requests per minute (1 or more)", v))
 		}
 		c.APIRateLimit = n
+	}
+	if v := getenv("SHUTDOWN_DRAIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN: %q is not a duration between 0s and 5m (e.g. 5s)", v))
+		}
+		c.ShutdownDrain = d
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p != "" {
