@@ -234,14 +234,14 @@ func (s *Service) UpdateProfile(ctx context.Context, by Actor, p ProfilePatch) (
 		changed = append(changed, "avatar")
 	}
 	if p.Email != u.EmailAddress() {
-		q.Set("email = ?", p.Email).Set("email_verified_at = NULL")
+		q.Set("email = ?", p.Email).Set("email_skeleton = ?", skeletonOf(&p.Email)).Set("email_verified_at = NULL")
 		changed = append(changed, "email")
 	}
 	if len(changed) == 0 {
 		return u, nil
 	}
 	if _, err := q.Exec(ctx); err != nil {
-		return nil, conflictOr(err)
+		return nil, s.takenOrAlike(ctx, conflictOr(err), nil, &p.Email)
 	}
 	_ = s.record(ctx, s.db, by, EvProfile, &u.ID, strings.Join(changed, ", "))
 	return s.Get(ctx, u.ID)
