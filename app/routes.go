@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 
-	"github.com/webmin/webmin/handlers"
+	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/models"
 )
 
@@ -17,7 +17,7 @@ import (
 // Order matters in Fiber: a Use (or a Group with middleware) applies to
 // every route registered after it whose path it prefixes, so the machine
 // endpoints come first, then the page middleware, then the pages.
-func (s *Server) routes(csrf fiber.Handler) {
+func (s *Server) routes() {
 	h := s.Handler
 	app := s.Fiber
 
@@ -26,29 +26,46 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/healthz", h.Healthz)
 	app.Get("/readyz", h.Readyz)
 
-	// JSON API (/api/v1): bearer API keys, no cookies, no CSRF. Each key
-	// acts as its creator; the service applies that account's permissions.
-	// Rate limited per key; anything else under /api/v1 is a JSON 404
-	// that never reaches the page middleware below.
-	// The limiters keep their counts in the database (Storage), so that
-	// every instance counts against the same limits.
+	// JSON API (/api/v1, handlers/api): bearer API keys, no cookies, no
+	// CSRF, JSON errors (a.Errors). Each key acts as its creator; the
+	// service applies that account's permissions. Rate limited per key;
+	// anything else under /api/v1 is a JSON 404 that never reaches the
+	// page middleware below. The limiters keep their counts in the
+	// database (Storage), so that every instance counts against the same
+	// limits.
+	a := s.API
 	apiLimiter := limiter.New(limiter.Config{
-		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: handlers.APIClient, LimitReached: h.TooManyRequests,
+		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
 		Storage: s.Users.LimiterStore("api"),
 	})
-	api := app.Group("/api/v1", h.APIAuth, apiLimiter)
-	api.Get("/users", h.APIListUsers)
-	api.Get("/users/me", h.APIGetMe)
-	api.Get("/users/:id", h.APIGetUser)
-	api.Post("/users", h.APICreateUser)
-	api.Patch("/users/:id", h.APIUpdateUser)
-	api.Delete("/users/:id", h.APIDeleteUser)
-	api.Get("/online", h.APIRequireLevel(models.LevelAdmin), h.APIOnline)
-	api.Get("/stats", h.APIRequireLevel(models.LevelModerator), h.APIStats)
-	api.Use(h.APINotFound)
+	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter)
+	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
+	v1.Get("/users", a.ListUsers)
+	v1.Get("/users/me", a.GetMe)
+	v1.Get("/users/:id", a.GetUser)
+	v1.Post("/users", a.CreateUser)
+	v1.Patch("/users/:id", a.UpdateUser)
+	v1.Delete("/users/:id", a.DeleteUser)
+	v1.Get("/online", apiAdmin, a.Online)
+	v1.Get("/stats", apiStaff, a.Stats)
+	// The console's account actions, through the same service methods
+	// (which check who may do them to whom).
+	v1.Post("/users/:id/block", a.BlockUser) // moderators too, on lower levels
+	v1.Post("/users/:id/unblock", a.UnblockUser)
+	v1.Post("/users/:id/restore", a.RestoreUser)
+	v1.Post("/users/:id/confirm", a.ConfirmUser)
+	v1.Post("/users/:id/resend-confirmation", a.ResendConfirmation)
+	v1.Post("/users/:id/sessions/revoke", a.RevokeUserSessions) // any key on its own account
+	v1.Put("/users/:id/password", a.SetUserPassword)
+	v1.Post("/users/:id/password-reset", a.SendPasswordReset)
+	// The audit log: all of it (admins), one account's (staff, as its console page).
+	v1.Get("/events", apiAdmin, a.ListEvents)
+	v1.Get("/users/:id/events", apiStaff, a.ListUserEvents)
+	v1.Use(a.NotFound)
 
-	// Pages: the session (Me), the CSRF check and token, presence.
-	app.Use(h.LoadSession, csrf, h.TrackPresence)
+	// Pages: the session (Me), the CSRF check and token (bound to the
+	// session), presence.
+	app.Use(h.LoadSession, h.CheckCSRF, h.TrackPresence)
 
 	signedIn := h.RequireSignedIn
 	adminOnly := h.RequireLevel(models.LevelAdmin)
@@ -65,6 +82,10 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/", h.Home)
 	app.Get("/login", h.ShowLogin)
 	app.Post("/login", h.Login)
+	app.Get("/login/2fa", h.ShowSecondFactor)                 // after a right password, for accounts with two-factor
+	app.Post("/login/2fa", h.SecondFactor)                    // wrong codes are counted like wrong passwords
+	app.Post("/login/passkey/options", h.PasskeyLoginOptions) // JSON for static/js/passkeys.js
+	app.Post("/login/passkey", h.PasskeyLogin)
 	app.Get("/register", h.ShowRegister)
 	app.Post("/register", signups, h.Register)
 	app.Post("/logout", h.Logout)
@@ -78,6 +99,16 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Post("/settings", signedIn, h.SaveSettings)
 	app.Post("/settings/password", signedIn, h.ChangePassword)
 	app.Post("/settings/sessions/revoke", signedIn, h.RevokeSessions)
+	app.Get("/settings/sessions", signedIn, h.ShowSessions) // devices signed in, this one marked
+	app.Post("/settings/sessions/:sid/revoke", signedIn, h.RevokeSession)
+	app.Get("/settings/security", signedIn, h.ShowSecurity) // two-factor, recovery codes, passkeys
+	app.Post("/settings/security/totp", signedIn, h.BeginTOTP)
+	app.Post("/settings/security/totp/confirm", signedIn, h.ConfirmTOTP)
+	app.Post("/settings/security/totp/disable", signedIn, h.DisableTOTP)
+	app.Post("/settings/security/passkeys/options", signedIn, h.PasskeyOptions) // JSON for static/js/passkeys.js
+	app.Post("/settings/security/passkeys", signedIn, h.AddPasskey)
+	app.Post("/settings/security/passkeys/:pid/rename", signedIn, h.RenamePasskey)
+	app.Post("/settings/security/passkeys/:pid/remove", signedIn, h.RemovePasskey)
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.
@@ -112,6 +143,8 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Post("/users/:id/password", adminOnly, h.SetUserPassword)
 	staff.Post("/users/:id/confirm", adminOnly, h.ConfirmUserEmail)
 	staff.Post("/users/:id/sessions/revoke", h.RevokeUserSessions)       // anyone on their own account; admins on lower levels
+	staff.Post("/users/:id/sessions/:sid/revoke", h.RevokeUserSession)   // one session; same rule
+	staff.Post("/users/:id/mfa/reset", adminOnly, h.ResetUserMFA)        // turn two-factor off, on lower levels
 	staff.Post("/users/:id/reset", adminOnly, h.SendUserReset)           // e-mail a password reset link
 	staff.Post("/users/:id/resend", adminOnly, h.ResendUserConfirmation) // e-mail the confirmation link again
 	staff.Get("/online", adminOnly, h.ShowOnline)

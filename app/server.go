@@ -16,7 +16,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/etag"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/handlers"
+	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
 	"github.com/webmin/webmin/static"
@@ -41,6 +41,7 @@ type Server struct {
 	Fiber   *fiber.App
 	Users   *models.Service
 	Handler *handlers.Handler
+	API     *api.Handler   // the JSON API under /api/v1
 	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
 	Config  Config
 	Log     *slog.Logger
@@ -51,8 +52,9 @@ func NewLogger(cfg Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
 
-// NewServer wires the application on an open, migrated database. opts
-// tunes the users service (tests use cheap hashing and their own clock).
+// NewServer wires the application on an open, migrated database; the
+// users service comes tuned by the caller (tests use cheap hashing and
+// their own clock).
 func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, error) {
 	secret, err := cfg.Secret()
 	if err != nil {
@@ -73,6 +75,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 			BaseURL:      cfg.BaseURL,
 			Registration: cfg.Registration,
 			Development:  cfg.Development(),
+			Require2FA:   cfg.Require2FA,
 			Version:      Version,
 		},
 	}
@@ -81,9 +84,13 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if cfg.ViewsDir != "" {
 		mailViews = os.DirFS(cfg.ViewsDir)
 	}
-	h.Mail, err = mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
+	mail, err := mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
 		Site: h.Opts.SiteName, Views: mailViews, Reload: cfg.ViewsDir != ""}, users, log)
 	if err != nil {
+		return nil, err
+	}
+	h.Mail = mail
+	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
 		return nil, err
 	}
 	h.AfterRegister = h.SendConfirmation
@@ -105,7 +112,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.EnableIPValidation = true
 	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: h.Mail, Config: cfg, Log: log}
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log,
+		API: &api.Handler{Users: users, Log: log, Mail: mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))
@@ -124,20 +132,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	}))
 	app.Use(compress.New())
 
-	tokens := &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour}
-	s.routes(csrf.New(csrf.Config{
-		KeyLookup:         "form:_csrf",
-		CookieName:        "wm_csrf",
-		CookieSameSite:    "Lax",
-		CookieSecure:      cfg.SecureCookies(),
-		CookieHTTPOnly:    true,
-		CookieSessionOnly: true,
-		Expiration:        7 * 24 * time.Hour,
-		Storage:           tokens,
-		KeyGenerator:      tokens.Generate,
-		ContextKey:        "csrf",
-		ErrorHandler:      h.CSRFDenied,
-	}))
+	h.CSRF = &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour, Secure: cfg.SecureCookies()}
+	s.routes()
 	return s, nil
 }
 
@@ -278,6 +274,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
+// prunePresence deletes, every hour, presence older than a day and
+// expired sessions.
 func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -295,6 +293,11 @@ func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger)
 				log.Warn("prune failure counters and rate limits", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned failure counters and rate limits", "rows", n)
+			}
+			if n, err := users.PruneSessions(ctx); err != nil {
+				log.Warn("prune sessions", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned expired sessions", "rows", n)
 			}
 		}
 	}

@@ -212,7 +212,7 @@ type userPageState struct {
 // template looks them up (Can.ban, Can.set_password…).
 var userActions = []models.Action{
 	models.ActEdit, models.ActBan, models.ActUnban, models.ActDelete, models.ActRestore, models.ActPurge,
-	models.ActSetPassword, models.ActSendReset, models.ActConfirm, models.ActRevokeSessions,
+	models.ActSetPassword, models.ActSendReset, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA,
 }
 
 func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error {
@@ -232,6 +232,14 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 	can := make(map[string]bool, len(userActions))
 	for _, a := range userActions {
 		can[string(a)] = models.Can(me, a, u)
+	}
+	sessions, err := h.userSessions(c, u)
+	if err != nil {
+		return err
+	}
+	currentID := int64(0)
+	if cur := CurrentSession(c); cur != nil {
+		currentID = cur.ID
 	}
 	if st.Form == nil {
 		st.Form = userForm(u)
@@ -255,6 +263,8 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 		"PasswordErrors": st.PasswordErrors,
 		"PurgeError":     st.PurgeError,
 		"LevelOptions":   levelOptions(me, u.Level),
+		"Sessions":       sessions,
+		"CurrentID":      currentID,
 	}})
 }
 

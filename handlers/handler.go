@@ -19,7 +19,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -29,7 +28,16 @@ type Options struct {
 	BaseURL      string
 	Registration string // open, confirm or closed
 	Development  bool   // show template errors to the designer
+	Require2FA   int    // accounts at or above this level (0: none) set up two-factor before using the console
 	Version      string
+}
+
+// Mailer is what the pages need of the mail queue; app/mailer implements
+// it and app wires it in.
+type Mailer interface {
+	Send(models.MailRequest) // queue a message; never waits for delivery
+	Transport() string       // models.TransportSMTP or TransportOutbox
+	SMTPAddress() string     // the SMTP server's address, "" without one
 }
 
 // Handler carries the dependencies of every HTTP handler.
@@ -37,11 +45,12 @@ type Handler struct {
 	Users     *models.Service
 	Views     *html.Engine
 	Sessions  *Sessions
+	CSRF      *CSRFTokens
 	SetupLink *SetupToken
 	Log       *slog.Logger
 	Opts      Options
 	// Mail queues the site's e-mail (confirmation, reset); see mail_flows.go.
-	Mail *mailer.Mailer
+	Mail Mailer
 
 	// AfterRegister runs after a self-registration that needs its e-mail
 	// confirmed (the mail flows send the link); nil does nothing.
@@ -65,6 +74,8 @@ const (
 	localSession = "session"
 	localCSRF    = "csrf"
 	localVisitor = "visitor"
+	localAuth    = "auth"    // the *models.Session of a signed-in request
+	localPending = "pending" // the *models.Session waiting for a second factor
 )
 
 // Me is the signed-in account of the request, or nil: the one way to read
@@ -80,11 +91,7 @@ func actor(c *fiber.Ctx) models.Actor {
 }
 
 func meta(c *fiber.Ctx) models.Meta {
-	m := models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
-	if k, ok := c.Locals(localAPIKey).(*models.APIKey); ok {
-		m.Via = "API key " + k.Prefix
-	}
-	return m
+	return models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
 }
 
 // Page is what a handler adds to the data every page gets.

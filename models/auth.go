@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/uptrace/bun"
 )
 
 // Login signs an account in by username or e-mail (any case) and password.
@@ -42,34 +44,79 @@ func (s *Service) Login(ctx context.Context, m Meta, login, password string) (*U
 		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &u.ID, "e-mail not confirmed")
 		return nil, &NotConfirmedError{UserID: u.ID}
 	}
+	newHash := ""
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, password); err == nil {
+			newHash = h
+		}
+	}
+	if u.MFAEnabled {
+		// Only half way: the login is recorded, and the failures
+		// forgotten, once the second factor is right too.
+		if newHash != "" {
+			_, _ = s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).Set("password_hash = ?", newHash).Exec(ctx)
+		}
+		return nil, &SecondFactorError{User: u}
+	}
+	if err := s.ClearFailures(ctx, Guess{AccountID: u.ID, IP: m.IP}); err != nil {
+		return nil, err
+	}
+	if err := s.recordLogin(ctx, m, u, MethodPassword, newHash); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// recordLogin writes a completed sign-in: last_login_at, login_count, the
+// address, the event (and a rehashed password, when newHash is set).
+func (s *Service) recordLogin(ctx context.Context, m Meta, u *User, method, newHash string) error {
 	now := s.now()
 	q := s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
 		Set("last_login_at = ?", now).
 		Set("login_count = login_count + 1").
 		Set("last_login_ip = ?", clip(m.IP, 64)).
 		Set("last_login_ua = ?", clip(m.UserAgent, 500))
-	if rehash {
-		if h, err := s.hasher.Hash(ctx, password); err == nil {
-			q.Set("password_hash = ?", h)
-		}
+	if newHash != "" {
+		q.Set("password_hash = ?", newHash)
 	}
 	if _, err := q.Exec(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	u.LastLoginAt = &now
 	u.LoginCount++
 	u.LastLoginIP, u.LastLoginUA = clip(m.IP, 64), clip(m.UserAgent, 500)
-	_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvLogin, &u.ID, "")
-	return u, nil
+	detail := ""
+	if method != MethodPassword {
+		detail = "with " + method
+	}
+	_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvLogin, &u.ID, detail)
+	return nil
+}
+
+// signInLocked answers a LockedError while the account may not be
+// guessed at (password or second factor) from m's address: see CheckGuess.
+func (s *Service) signInLocked(ctx context.Context, m Meta, u *User) error {
+	return s.CheckGuess(ctx, Guess{AccountID: u.ID, IP: m.IP})
+}
+
+// signInFailed counts one failed sign-in on the account, a wrong password
+// or a wrong second-factor code alike, and records it: ErrInvalidCredentials,
+// or a LockedError once the failures lock it (see CountFailure).
+func (s *Service) signInFailed(ctx context.Context, m Meta, u *User, why string) error {
+	_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &u.ID, why)
+	if err := s.CountFailure(ctx, m, Guess{AccountID: u.ID, IP: m.IP}); err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
 }
 
 // guessPassword checks a password typed at sign-in against u (nil when the
 // login names no account) under the throttling rules of throttle.go:
-// refused unlocked while the account is locked from this address or the
-// address is locked, counted when wrong, and the account's failures from
-// this address forgotten when right. Unknown and deleted accounts go the
-// same way as wrong passwords, so that locks tell nothing about which
-// accounts exist.
+// refused unchecked while the account is locked from this address or the
+// address is locked, and counted when wrong (the failures are forgotten
+// with ClearFailures once the whole sign-in, second factor included, is
+// right). Unknown and deleted accounts go the same way as wrong passwords,
+// so that locks tell nothing about which accounts exist.
 func (s *Service) guessPassword(ctx context.Context, m Meta, login string, u *User, password string) (rehash bool, err error) {
 	g := Guess{Login: login, IP: m.IP}
 	if u != nil {
@@ -105,7 +152,7 @@ func (s *Service) guessPassword(ctx context.Context, m Meta, login string, u *Us
 		}
 		return false, err
 	}
-	return rehash, s.ClearFailures(ctx, g)
+	return rehash, nil
 }
 
 // RecordLogout writes the sign-out event.
@@ -157,10 +204,15 @@ func (s *Service) ChangePassword(ctx context.Context, by Actor, current, next st
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
-		Set("password_hash = ?", hash).
-		Set("session_version = session_version + 1").
-		Set("updated_at = ?", s.now()).Exec(ctx); err != nil {
+	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
+			Set("password_hash = ?", hash).
+			Set("session_version = session_version + 1").
+			Set("updated_at = ?", s.now()).Exec(ctx); err != nil {
+			return err
+		}
+		return s.deleteSessions(ctx, tx, u.ID)
+	}); err != nil {
 		return nil, err
 	}
 	_ = s.record(ctx, s.db, by, EvPasswordChange, &u.ID, "")
@@ -179,15 +231,20 @@ func (s *Service) ResetPassword(ctx context.Context, m Meta, id int64, next stri
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", id).
-		Set("password_hash = ?", hash).
-		Set("session_version = session_version + 1").
-		Set("updated_at = ?", s.now()).Exec(ctx)
-	if err != nil {
+	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).
+			Set("password_hash = ?", hash).
+			Set("session_version = session_version + 1").
+			Set("updated_at = ?", s.now()).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return s.deleteSessions(ctx, tx, id)
+	}); err != nil {
 		return nil, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, ErrNotFound
 	}
 	if err := s.forgetAccountFailures(ctx, id); err != nil {
 		s.log.ErrorContext(ctx, "forget failed sign-ins", "err", err)

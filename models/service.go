@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/uptrace/bun"
 )
 
@@ -104,6 +106,7 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+
 }
 
 // Service is the users service of SPEC §2: every page, API endpoint and
@@ -115,7 +118,10 @@ type Service struct {
 	log    *slog.Logger
 
 	presence throttle
-	accounts *accountCache // accountcache.go
+	sessions sessionCache // sessions.go
+
+	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
+	accounts *accountCache                     // accountcache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats
@@ -198,6 +204,13 @@ const (
 	EvPassword       = "user.password"
 	EvPasswordChange = "password.change"
 	EvSessionsRevoke = "sessions.revoke"
+	EvSessionRevoke  = "session.revoke"
+	EvMFAEnable      = "mfa.enable"
+	EvMFADisable     = "mfa.disable"
+	EvMFAReset       = "mfa.reset"
+	EvRecoveryUsed   = "mfa.recovery_used"
+	EvPasskeyAdd     = "passkey.add"
+	EvPasskeyRemove  = "passkey.remove"
 	EvConfirm        = "user.confirm"
 	EvProfile        = "profile.update"
 )

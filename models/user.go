@@ -52,6 +52,7 @@ type User struct {
 	LastLoginAt     *time.Time     `bun:"last_login_at" json:"last_login_at"`
 	LastSeenAt      *time.Time     `bun:"last_seen_at" json:"last_seen_at"`
 	EmailVerifiedAt *time.Time     `bun:"email_verified_at" json:"email_verified_at"`
+	MFAEnabled      bool           `bun:"mfa_enabled" json:"mfa_enabled"` // two-factor (TOTP) is on
 	// UsernameSkeleton and EmailSkeleton are the look-alike forms of the
 	// username and address (migrations.Skeleton), unique: set on insert by
 	// BeforeAppendModel and with every change of either.
