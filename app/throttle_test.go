@@ -181,3 +181,30 @@ func TestTwoServersShareCounters(t *testing.T) {
 		wantAPIError(t, two.Client().API("GET", "/api/v1/users/me", key, nil), http.StatusTooManyRequests, "")
 	}, func(cfg *app.Config) { cfg.APIRateLimit = 3 })
 }
+
+// Wrong two-factor codes are counted with wrong passwords, per account and
+// address, in the shared counters: they lock that account from that
+// address (on any instance), and the owner gets in from another.
+func TestWrongCodesCountedLikePasswords(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, one *apptest.Env) {
+		two := one.Another()
+		one.User("tess", models.LevelUser)
+		secret, _ := one.TurnOnMFA("tess")
+		thief := clientAt(one, "198.51.100.99")
+		// Three wrong passwords, then the right one and two wrong codes.
+		for range 3 {
+			wantStatus(t, signIn(thief, "tess", "wrong password"), http.StatusUnauthorized)
+		}
+		wantRedirect(t, signIn(thief, "tess", apptest.Password), "/login/2fa")
+		wantStatus(t, thief.Post("/login/2fa", url.Values{"code": {"000000"}}), http.StatusUnauthorized)
+		res := thief.Post("/login/2fa", url.Values{"code": {"000001"}})
+		wantStatus(t, res, http.StatusTooManyRequests)
+		// Locked from that address on the other instance too, right code or not.
+		wantStatus(t, signIn(clientAt(two, "198.51.100.99"), "tess", apptest.Password), http.StatusTooManyRequests)
+		// The owner, elsewhere.
+		owner := clientAt(two, "203.0.113.44")
+		wantRedirect(t, signIn(owner, "tess", apptest.Password), "/login/2fa")
+		one.Clock.Advance(30 * time.Second)
+		wantRedirect(t, owner.Post("/login/2fa", url.Values{"code": {one.TOTP(secret)}}), "/dashboard")
+	})
+}
