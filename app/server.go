@@ -87,8 +87,12 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
+	// Passkeys need a host name for their relying party: a site served at
+	// an IP address runs without them (the pages hide their buttons).
 	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
-		return nil, err
+		log.Warn("passkeys are off: BASE_URL must name the site by a host name", "base_url", cfg.BaseURL, "err", err)
+	} else {
+		h.Opts.Passkeys = true
 	}
 	h.AfterRegister = h.SendConfirmation
 	h.ChangeEmail = h.ChangeSettingsByMail
