@@ -297,27 +297,43 @@ func (s *Service) SecondFactor(ctx context.Context, m Meta, pending *Session, co
 	if err != nil {
 		return nil, SignIn{}, err
 	}
-	if u.Type != TypeActive || u.SessionVersion != pending.SessionVersion {
+	if u.SessionVersion != pending.SessionVersion {
 		return nil, SignIn{}, ErrInvalidCredentials
 	}
-	if err := s.signInLocked(u); err != nil {
-		return nil, SignIn{}, err
-	}
-	if strings.TrimSpace(code) == "" {
-		return nil, SignIn{}, fieldError("code", "Enter the code from your app, or a recovery code.")
-	}
-	method, err := s.checkCode(ctx, s.db, u, code)
+	method, err := s.VerifySecondFactor(ctx, m, u, code)
 	if err != nil {
 		return nil, SignIn{}, err
 	}
+	return u, SignIn{Method: pending.Method, Remember: pending.Remember, SecondFactor: method}, nil
+}
+
+// VerifySecondFactor checks a code of an account whose password was just
+// right (Login answered SecondFactorError): a TOTP code or an unused
+// recovery code, which it spends. It says which it was (MethodTOTP,
+// MethodRecovery). Wrong codes count as failed sign-ins like wrong
+// passwords, and a locked account is refused before its code is read.
+func (s *Service) VerifySecondFactor(ctx context.Context, m Meta, u *User, code string) (string, error) {
+	if u.Type != TypeActive || !u.MFAEnabled {
+		return "", ErrInvalidCredentials
+	}
+	if err := s.signInLocked(u); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(code) == "" {
+		return "", fieldError("code", "Enter the code from your app, or a recovery code.")
+	}
+	method, err := s.checkCode(ctx, s.db, u, code)
+	if err != nil {
+		return "", err
+	}
 	if method == "" {
-		return nil, SignIn{}, s.signInFailed(ctx, m, u, "wrong second-factor code")
+		return "", s.signInFailed(ctx, m, u, "wrong second-factor code")
 	}
 	s.locks.reset(u.ID)
 	if method == MethodRecovery {
 		_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvRecoveryUsed, &u.ID, "")
 	}
-	return u, SignIn{Method: pending.Method, Remember: pending.Remember, SecondFactor: method}, nil
+	return method, nil
 }
 
 // DisableTOTP turns two-factor off for the signed-in account, which must
