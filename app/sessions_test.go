@@ -314,3 +314,36 @@ func TestHTTPSCookiesAndOriginCheck(t *testing.T) {
 		}
 	}, func(c *app.Config) { c.BaseURL = "https://example.com" })
 }
+
+// The API resets two-factor like the console: on lower levels only, never
+// the key's own account; user objects say mfa_enabled.
+func TestAPIResetsTwoFactor(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		admin := env.User("admin", 9)
+		peer := env.User("peer", 9)
+		ann := env.User("ann", 1)
+		env.TurnOnMFA("ann")
+		env.TurnOnMFA("admin")
+		key := env.APIKey("admin")
+		c := env.Client()
+		var got struct {
+			Data struct {
+				MFAEnabled *bool `json:"mfa_enabled"`
+			} `json:"data"`
+		}
+		annPath := "/api/v1/users/" + strconv.FormatInt(ann.ID, 10)
+		res := c.API(http.MethodGet, annPath, key, nil)
+		res.JSON(t, &got)
+		if got.Data.MFAEnabled == nil || !*got.Data.MFAEnabled {
+			t.Fatalf("mfa_enabled of ann: %s", res.Body)
+		}
+		wantStatus(t, c.API(http.MethodPost, "/api/v1/users/"+strconv.FormatInt(admin.ID, 10)+"/mfa/reset", key, nil), http.StatusForbidden)
+		wantStatus(t, c.API(http.MethodPost, "/api/v1/users/"+strconv.FormatInt(peer.ID, 10)+"/mfa/reset", key, nil), http.StatusForbidden)
+		res = c.API(http.MethodPost, annPath+"/mfa/reset", key, nil)
+		wantStatus(t, res, http.StatusOK)
+		res.JSON(t, &got)
+		if got.Data.MFAEnabled == nil || *got.Data.MFAEnabled {
+			t.Fatalf("after the reset: %s", res.Body)
+		}
+	})
+}
