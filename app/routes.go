@@ -53,7 +53,7 @@ func (s *Server) routes() {
 	v1.Post("/users/:id/confirm", a.ConfirmUser)
 	v1.Post("/users/:id/resend-confirmation", a.ResendConfirmation)
 	v1.Post("/users/:id/sessions/revoke", a.RevokeUserSessions) // any key on its own account
-	v1.Post("/users/:id/mfa/reset", a.ResetUserMFA)            // admins, on lower levels
+	v1.Post("/users/:id/mfa/reset", a.ResetUserMFA)             // admins, on lower levels
 	v1.Put("/users/:id/password", a.SetUserPassword)
 	v1.Post("/users/:id/password-reset", a.SendPasswordReset)
 	// The audit log: all of it (admins), one account's (staff, as its console page).
