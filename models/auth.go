@@ -35,7 +35,7 @@ func (s *Service) Login(ctx context.Context, m Meta, login, password string) (*U
 	if err != nil {
 		return nil, err
 	}
-	if err := s.signInLocked(u); err != nil {
+	if err := s.signInLocked(m, u); err != nil {
 		s.hasher.Burn(ctx, password)
 		return nil, err
 	}
@@ -102,8 +102,9 @@ func (s *Service) recordLogin(ctx context.Context, m Meta, u *User, method, newH
 }
 
 // signInLocked answers a LockedError while the account may not try to
-// sign in (password or second factor) after repeated failures.
-func (s *Service) signInLocked(u *User) error {
+// sign in (password or second factor) after repeated failures. m says
+// where the attempt comes from, for counters kept per address.
+func (s *Service) signInLocked(_ Meta, u *User) error {
 	if wait := s.locks.lockedFor(u.ID, s.opts.Now()); wait > 0 {
 		return &LockedError{RetryAfter: wait}
 	}

@@ -316,7 +316,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, m Meta, u *User, code 
 	if u.Type != TypeActive || !u.MFAEnabled {
 		return "", ErrInvalidCredentials
 	}
-	if err := s.signInLocked(u); err != nil {
+	if err := s.signInLocked(m, u); err != nil {
 		return "", err
 	}
 	if strings.TrimSpace(code) == "" {
