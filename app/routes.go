@@ -101,6 +101,7 @@ func (s *Server) routes() {
 	app.Post("/settings/security/totp", signedIn, h.BeginTOTP)
 	app.Post("/settings/security/totp/confirm", signedIn, h.ConfirmTOTP)
 	app.Post("/settings/security/totp/disable", signedIn, h.DisableTOTP)
+	app.Post("/settings/security/recovery", signedIn, h.NewRecoveryCodes)
 	app.Post("/settings/security/passkeys/options", signedIn, h.PasskeyOptions) // JSON for static/js/passkeys.js
 	app.Post("/settings/security/passkeys", signedIn, h.AddPasskey)
 	app.Post("/settings/security/passkeys/:pid/rename", signedIn, h.RenamePasskey)

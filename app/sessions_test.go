@@ -199,8 +199,17 @@ func TestSecuritySettingsTurnTwoFactorOnAndOff(t *testing.T) {
 		if !u.MFAEnabled {
 			t.Fatal("not on")
 		}
+		// New recovery codes: with the password; the old ones stop working.
+		wantStatus(t, c.Post("/settings/security/recovery", url.Values{"recovery_password": {"wrong"}}), http.StatusUnprocessableEntity)
+		wantRedirect(t, c.Post("/settings/security/recovery", url.Values{"recovery_password": {apptest.Password}}), "/settings/security")
+		old := codes
+		codes = regexp.MustCompile(`data-recovery-code="([a-z2-7-]+)"`).FindAllStringSubmatch(c.Get("/settings/security").Body, -1)
+		if len(codes) != 10 || codes[0][1] == old[0][1] {
+			t.Fatalf("new recovery codes: %v", codes)
+		}
 		// Off: needs the password and a code.
 		env.Clock.Advance(30 * time.Second)
+		wantStatus(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {apptest.Password}, "code": {old[0][1]}}), http.StatusUnprocessableEntity)
 		wantStatus(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {"wrong"}, "code": {env.TOTP(m[1])}}), http.StatusUnprocessableEntity)
 		wantStatus(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {apptest.Password}, "code": {"000000"}}), http.StatusUnprocessableEntity)
 		wantRedirect(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {apptest.Password}, "code": {codes[0][1]}}), "/settings/security")

@@ -381,6 +381,39 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 	})
 }
 
+// NewRecoveryCodes replaces the signed-in account's recovery codes with
+// new ones, after checking its password; the old ones stop working.
+func (s *Service) NewRecoveryCodes(ctx context.Context, by Actor, password string) ([]string, error) {
+	if by.User == nil {
+		return nil, denied("sign in first")
+	}
+	u, err := s.Get(ctx, by.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.MFAEnabled {
+		return nil, &ConflictError{Field: "code", Message: "Two-factor sign-in is not on."}
+	}
+	if password == "" {
+		return nil, fieldError("recovery_password", "Enter your password.")
+	}
+	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil && !errors.Is(err, errBadPHC) {
+		return nil, err
+	}
+	if !ok {
+		return nil, fieldError("recovery_password", "The password is not right.")
+	}
+	var codes []string
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if codes, err = s.newRecoveryCodes(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, by, EvRecoveryNew, &u.ID, "")
+	})
+	return codes, err
+}
+
 // dropSecondFactor removes the TOTP secret and the recovery codes and
 // marks two-factor off.
 func (s *Service) dropSecondFactor(ctx context.Context, db bun.IDB, userID int64) error {
