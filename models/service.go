@@ -233,6 +233,7 @@ const (
 	EvMFADisable     = "mfa.disable"
 	EvMFAReset       = "mfa.reset"
 	EvRecoveryUsed   = "mfa.recovery_used"
+	EvRecoveryNew    = "mfa.recovery_new"
 	EvPasskeyAdd     = "passkey.add"
 	EvPasskeyRemove  = "passkey.remove"
 	EvConfirm        = "user.confirm"
