@@ -24,6 +24,7 @@
 #   DURATION     length of each wrk run (2s); THREADS (2); CONNS (32)
 #   ONLY         run only the requests whose path matches this grep -E pattern
 #   PORT         the server's port (3420)
+#   RESULTS      where the rows are written ($BENCH_DIR/matrix-results.tsv)
 #
 # The databases are kept (seeded once, migrated on each run); the script
 # adds an admin "bench_admin" and an API key to them.
@@ -59,7 +60,7 @@ trap cleanup EXIT
 
 echo "== building the server" >&2
 go build -o "$work/webmin" .
-results="$BENCH_DIR/matrix-results.tsv"
+results=${RESULTS:-$BENCH_DIR/matrix-results.tsv}
 : >"$results"
 
 today=$(date -u +%F)
