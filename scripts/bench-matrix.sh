@@ -213,7 +213,8 @@ for db in $DBS; do
     --level 10 --password-stdin >/dev/null 2>&1 || true
 
   base="http://127.0.0.1:$PORT"
-  env PORT="$PORT" DATA_DIR="$work" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn BASE_URL="$base" API_RATE_LIMIT=1000000000 \
+  # BASE_URL names a host, not an address: passkeys need a domain.
+  env PORT="$PORT" DATA_DIR="$work" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn BASE_URL="http://localhost:$PORT" API_RATE_LIMIT=1000000000 \
     "$work/webmin" >"$work/server-$db.log" 2>&1 &
   srv=$!
   wait_ready "$base/readyz"
