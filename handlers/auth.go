@@ -38,12 +38,14 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
-	var locked *models.LockedError
 	var second *models.SecondFactorError
+	var locked *models.LockedError
 	switch {
 	case err == nil:
 	case errors.As(err, &second):
 		u = second.User
+	case errors.As(err, &locked):
+		return h.lockedForm(c, tplLogin, "Sign in", locked, fiber.Map{"Form": form})
 	case errors.Is(err, models.ErrInvalidCredentials):
 		return h.render(c, tplLogin, Page{Title: "Sign in", Status: fiber.StatusUnauthorized, Data: fiber.Map{
 			"Form": form, "Error": "That username or e-mail and password don't match an account.",
@@ -56,15 +58,6 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 		return h.render(c, tplLogin, Page{Title: "Confirm your e-mail", Status: fiber.StatusForbidden, Data: fiber.Map{
 			"Form": form, "Unconfirmed": true,
 			"Error": "Your e-mail address is not confirmed yet. Open the link we sent you, or ask for a new one.",
-		}})
-	case errors.As(err, &locked):
-		// The sign-in form again, with the wait in words and the way out
-		// (a reset link), instead of a bare error page.
-		c.Set(fiber.HeaderRetryAfter, retrySeconds(locked.RetryAfter))
-		return h.render(c, tplLogin, Page{Title: "Sign in", Status: fiber.StatusTooManyRequests, Data: fiber.Map{
-			"Form": form, "Locked": true,
-			"Error": "Too many failed sign-ins for this account. Try again in " + waitWords(locked.RetryAfter) +
-				", or reset your password to get in now.",
 		}})
 	default:
 		return err
@@ -113,6 +106,12 @@ func (h *Handler) Register(c *fiber.Ctx) error {
 	}
 	confirm := h.Opts.Registration == "confirm"
 	u, err := h.Users.Register(c.UserContext(), meta(c), n, confirm)
+	var locked *models.LockedError
+	if errors.As(err, &locked) {
+		return h.lockedForm(c, tplRegister, "Create an account", locked, fiber.Map{
+			"Form": fiber.Map{"username": n.Username, "email": n.Email},
+		})
+	}
 	if fields, ok := fieldErrors(err); ok {
 		return h.render(c, tplRegister, Page{Title: "Create an account", Status: fiber.StatusUnprocessableEntity, Data: fiber.Map{
 			"Form":   fiber.Map{"username": n.Username, "email": n.Email},

@@ -45,6 +45,8 @@ type ConflictError struct {
 	// Fields has every taken field with its message, when a form's
 	// username and e-mail address are both taken (Field is the first).
 	Fields map[string]string
+
+	lookAlike bool // the value's skeleton is taken (see takenOrAlike)
 }
 
 func (e *ConflictError) Error() string { return e.Message }
