@@ -697,3 +697,28 @@ func TestSiteMemoryBound(t *testing.T) {
 		t.Errorf("console: want the memory bound's error:\n%s", page)
 	}
 }
+
+// A script's api.users.login never skips two-factor: the session waits
+// for the code at /login/2fa, as after the sign-in page.
+func TestSiteLoginKeepsTwoFactor(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("tess", 1)
+		secret, _ := env.TurnOnMFA("tess")
+		c := env.Client()
+		res := c.Post("/login", url.Values{"username": {"tess"}, "password": {apptest.Password}}) // seed 000's login flow
+		if res.StatusCode != 303 || res.Location() != "/login" {
+			t.Fatalf("script login with two-factor: %d to %q", res.StatusCode, res.Location())
+		}
+		if res := c.Get("/dashboard"); res.StatusCode != 303 {
+			t.Fatalf("signed in without the second factor: %d", res.StatusCode)
+		}
+		env.Clock.Advance(30 * time.Second)
+		res = c.Post("/login/2fa", url.Values{"code": {env.TOTP(secret)}})
+		if res.StatusCode != 303 || res.Location() != "/dashboard" {
+			t.Fatalf("the code after a script's login: %d to %q", res.StatusCode, res.Location())
+		}
+		if res := c.Get("/dashboard"); res.StatusCode != 200 {
+			t.Errorf("not signed in after the code: %d", res.StatusCode)
+		}
+	}, siteAt("testdata/site-seed000", ""))
+}
