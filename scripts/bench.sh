@@ -190,7 +190,7 @@ for db in $DBS; do
 
   echo "== $db: server on :$port"
   env PORT="$port" DATA_DIR="$data" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn \
-    BASE_URL="$base" SITE_DIR=scripts/bench-site "$work/webmin" >"$work/server-$db.log" 2>&1 &
+    BASE_URL="http://localhost:$port" SITE_DIR=scripts/bench-site "$work/webmin" >"$work/server-$db.log" 2>&1 &
   pids+=($!)
   srv=$!
   wait_ready "$base/readyz"
