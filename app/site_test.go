@@ -466,6 +466,12 @@ func TestSiteRoutes(t *testing.T) {
 			t.Errorf("a visitor deleted an account through a script: %d %s", res.StatusCode, res.Text())
 		}
 		member := env.SignedIn("bob")
+		// Presence: a member on a script's page is online, on that page.
+		member.Get("/site/hello/bob")
+		online, err := env.Users.Online(context.Background(), models.OnlineFilter{UserID: bob.ID})
+		if err != nil || online.Total != 1 || online.Items[0].Page != "/site/hello/bob" {
+			t.Errorf("presence on a script page: %+v %v", online, err)
+		}
 		res = member.Post(fmt.Sprintf("/site/promote/%d", root.ID), nil)
 		if res.StatusCode != 403 || !strings.Contains(res.Body, "you can't do that") {
 			t.Errorf("a member promoted an account through a script: %d %s", res.StatusCode, res.Body)
