@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -728,3 +731,39 @@ func TestSiteLoginKeepsTwoFactor(t *testing.T) {
 		}
 	}, siteAt("testdata/site-seed000", ""))
 }
+
+// In production a failing script is the 500 page with its request id, and
+// the log has a line with the file and line (and the same request id).
+func TestSiteErrorLogLine(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SiteDir, cfg.SitePrefix = "testdata/site-sandbox", "/site"
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	srv, err := app.NewServer(cfg, apptest.New(t, "sqlite").Users, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := srv.Fiber.Test(httptest.NewRequest("GET", "/site/boom", nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	rid := res.Header.Get("X-Request-Id")
+	if res.StatusCode != 500 || rid == "" || !strings.Contains(string(body), rid) || strings.Contains(string(body), "sandbox.lua") {
+		t.Fatalf("the 500 page: %d, request id %q\n%s", res.StatusCode, rid, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), `where=testdata/site-sandbox/sandbox.lua:28`) || !strings.Contains(logs.String(), rid) {
+		t.Errorf("no log line with the file, line and request id:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
