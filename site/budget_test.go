@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 func TestBudgetPausesForServiceCalls(t *testing.T) {
@@ -45,5 +47,24 @@ func TestBudgetTinyLimit(t *testing.T) {
 		b := newBudget(context.Background(), time.Nanosecond)
 		<-b.Done()
 		b.release()
+	}
+}
+
+func TestSandboxStringBuilders(t *testing.T) {
+	v := &vm{L: lua.NewState(lua.Options{SkipOpenLibs: true})}
+	defer v.L.Close()
+	v.openSandbox()
+	err := v.L.DoString(`
+		assert(string.rep("ab", 3) == "ababab")
+		assert(string.rep("ab", 3, ",") == "ab,ab,ab")
+		assert(string.rep("ab", 0) == "" and string.rep("ab", -1) == "")
+		assert(("x"):rep(2) == "xx")
+		assert(table.concat({ "a", "b", "c" }, "-") == "a-b-c")
+		assert(table.concat({ "a", "b", "c" }, "-", 2, 3) == "b-c")
+		assert(not pcall(string.rep, "x", 5000000))
+		assert(os == nil and io == nil and require == nil and load == nil)
+	`)
+	if err != nil {
+		t.Fatal(err)
 	}
 }
