@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
@@ -28,6 +29,7 @@ type Options struct {
 	Registration string // open, confirm or closed
 	Development  bool   // show template errors to the designer
 	Require2FA   int    // accounts at or above this level (0: none) set up two-factor before using the console
+	Passkeys     bool   // passkeys work here (BASE_URL names a host)
 	Version      string
 }
 
@@ -60,6 +62,8 @@ type Handler struct {
 
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go
+
+	draining atomic.Bool // set by Drain when the server is told to stop
 
 	guestHome pageCache     // the home page as every visitor without a session sees it
 	fragments fragmentCache // drawn nav bars and keyed pages; see fragments.go
@@ -106,7 +110,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // render draws a page inside the layout and sends it. Every template
 // gets: Title, Me, Flashes, CSRF, Path, RequestID, Site, Registration,
-// Version, plus the handler's own keys.
+// Version, Passkeys, plus the handler's own keys.
 func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 	body, err := h.draw(c, name, p)
 	if err != nil {
@@ -119,18 +123,7 @@ func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 // handed to the layout as Content, so that pages render in parallel (the
 // engine's own layout mechanism takes a global lock).
 func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
-	data := fiber.Map{
-		"Title":        p.Title,
-		"Me":           Me(c),
-		"Flashes":      h.takeFlashes(c),
-		"CSRF":         c.Locals(localCSRF),
-		"Path":         c.Path(),
-		"Section":      section(c),
-		"RequestID":    requestID(c),
-		"Site":         h.Opts.SiteName,
-		"Registration": h.Opts.Registration,
-		"Version":      h.Opts.Version,
-	}
+	data := h.pageData(c, p.Title)
 	for k, v := range p.Data {
 		data[k] = v
 	}

@@ -746,16 +746,9 @@ func (s *Service) StepBulk(ctx context.Context, id int64) (bool, error) {
 		return false, err
 	}
 	s.holding(j.ID, j.Status == JobRunning)
-	for _, r := range rows {
-		to := cell{r.Type, r.Level}
-		if def.newType != 0 {
-			to.typ = def.newType
-		}
-		if j.Level != nil {
-			to.level = *j.Level
-		}
-		s.accountMoved(&cell{r.Type, r.Level}, &to)
-	}
+	// The census is kept by the database; announcing the change once drops
+	// what was made from it.
+	s.invalidateStats()
 	if j.Action == BulkResendConfirmation {
 		for _, r := range rows {
 			s.bulk.confirm(r.ID, by)
