@@ -167,6 +167,10 @@ func NewService(db *bun.DB, opts Options) *Service {
 			s.dropFigures(ch.Topic)
 		case TopicEvents:
 			s.dropFigures(ch.Topic)
+		case TopicSessions:
+			if ch.Remote {
+				s.ForgetCachedSessions()
+			}
 		}
 	})
 	return s
