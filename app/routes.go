@@ -39,6 +39,12 @@ func (s *Server) routes() {
 	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
 	v1.Get("/users", a.ListUsers)
 	v1.Get("/users/me", a.GetMe)
+	// Bulk actions on a filter (dry run first; jobs run in batches) and
+	// the CSV export, before /users/:id. The service decides who may.
+	v1.Post("/users/bulk", a.Bulk)
+	v1.Get("/users/bulk/:id", apiStaff, a.GetBulkJob)
+	v1.Post("/users/bulk/:id/cancel", apiStaff, a.CancelBulkJob)
+	v1.Get("/users/export.csv", apiStaff, a.ExportUsers)
 	v1.Get("/users/:id", a.GetUser)
 	v1.Post("/users", a.CreateUser)
 	v1.Patch("/users/:id", a.UpdateUser)
@@ -128,6 +134,14 @@ func (s *Server) routes() {
 	staff.Get("/", h.AdminDashboard)
 	staff.Get("/users", h.ListUsers)
 	staff.Get("/users/new", adminOnly, h.ShowNewUser) // before /users/:id
+	// Bulk actions on the list's filter: a dry run, then a job that runs
+	// in batches (its page reloads itself, and can cancel it); CSV export.
+	// The service decides who may do what (moderators: ban and unban).
+	staff.Get("/users/bulk", h.ShowBulk)
+	staff.Post("/users/bulk", h.StartBulkJob)
+	staff.Get("/users/bulk/:id", h.ShowBulkJob)
+	staff.Post("/users/bulk/:id/cancel", h.CancelBulkJob)
+	staff.Get("/users/export.csv", h.ExportUsers)
 	staff.Post("/users", adminOnly, h.CreateUser)
 	staff.Get("/users/:id", h.ShowUser) // e-mail addresses for admins only
 	staff.Post("/users/:id", adminOnly, h.SaveUser)

@@ -90,6 +90,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
+	h.Mail = mail
 	// Passkeys need a host name for their relying party: a site served at
 	// an IP address runs without them (the pages hide their buttons).
 	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
@@ -97,8 +98,10 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	} else {
 		h.Opts.Passkeys = true
 	}
-	h.Mail = mail
 	h.AfterRegister = h.SendConfirmation
+	users.OnBulkConfirmation(func(id int64, by models.Actor) {
+		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
+	})
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{
 		AppName:               "Webmin",
@@ -236,6 +239,10 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go prunePresence(ctx, users, log)
+	// Hear of other servers' and the command line's changes (ban, sign-out
+	// everywhere, new accounts) as they commit.
+	users.Follow(ctx)
+	go users.RunBulkJobs(ctx, 5*time.Second) // bulk actions, also those another instance left
 	// The mail queue outlives ctx: requests still finishing may queue mail,
 	// and Stop below handles it after them.
 	srv.Mailer.Start(context.WithoutCancel(ctx))
