@@ -209,10 +209,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*models.Service, e
 	if !group.IsZero() {
 		log.Info("database migrated", "migrations", group.Migrations.String())
 	}
+	secret, err := cfg.Secret()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	return models.NewService(db, models.Options{
 		OnlineWindow: cfg.OnlineWindow,
 		DefaultLevel: cfg.DefaultLevel,
 		Logger:       log,
+		SecretKey:    deriveKey(secret, "secrets-at-rest"),
 	}), nil
 }
 

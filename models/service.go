@@ -39,6 +39,10 @@ type Options struct {
 	BulkLease time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// SecretKey encrypts the secrets the service must read back
+	// (authenticator secrets) with AES-GCM before they are stored; without
+	// it they are stored as they are. See mfa.go.
+	SecretKey []byte
 }
 
 func (o *Options) defaults() {
