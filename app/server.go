@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -29,6 +28,7 @@ import (
 	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/site"
 	"github.com/webmin/webmin/static"
 	"github.com/webmin/webmin/views"
 )
@@ -44,6 +44,7 @@ type Server struct {
 	Handler *handlers.Handler
 	API     *api.Handler   // the JSON API under /api/v1
 	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
+	Site    *site.Runtime  // the site's Lua scripts (SITE_DIR)
 	Config  Config
 	Log     *slog.Logger
 }
@@ -119,8 +120,14 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.TrustedProxies = cfg.TrustedProxies
 		fcfg.EnableIPValidation = true
 	}
+	// Site scripts: compiled now, so that a broken script stops the start.
+	scripts, err := site.New(site.Config{Dir: cfg.SiteDir, Prefix: cfg.SitePrefix, Timeout: cfg.SiteTimeout,
+		Development: cfg.Env == "development", Funcs: handlers.TemplateFuncs(), Log: log}, users, h)
+	if err != nil {
+		return nil, err
+	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log,
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Site: scripts, Config: cfg, Log: log,
 		API: &api.Handler{Users: users, Log: log, Mail: mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
@@ -128,6 +135,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	}}))
 	app.Use(requestid.New())
 	app.Use(accessLog(log))
+	app.Use(h.CloseWhenDraining)
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; " +
 			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -176,15 +184,15 @@ func accessLog(log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
-		status := c.Response().StatusCode()
 		if err != nil {
-			var fe *fiber.Error
-			if errors.As(err, &fe) {
-				status = fe.Code
-			} else if status < 400 {
-				status = 0 // decided by the error handler
+			// Let the one error path answer now, so that the status it
+			// decides is the one logged; the error is handled.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				return herr
 			}
+			err = nil
 		}
+		status := c.Response().StatusCode()
 		if log.Enabled(c.UserContext(), slog.LevelInfo) {
 			log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 				slog.String("method", c.Method()), slog.String("path", handlers.LogPath(c.Path())),
@@ -222,8 +230,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*models.Service, e
 	}), nil
 }
 
-// Serve runs the server until SIGINT or SIGTERM, then lets in-flight
-// requests finish (up to 20 seconds) and closes the database.
+// Serve runs the server until SIGINT or SIGTERM (or ctx ends), then
+// drains for cfg.ShutdownDrain (/readyz answers 503, requests are still
+// served), lets in-flight requests finish (up to 20 seconds) and closes
+// the database.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	users, err := Open(ctx, cfg, log)
 	if err != nil {
@@ -270,12 +280,21 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// Drain: /readyz says 503 at once while requests are still served, so
+	// that a load balancer moves traffic away before the listener closes;
+	// then requests in flight finish.
+	srv.Handler.Drain()
+	log.Info("shutting down: draining", "for", cfg.ShutdownDrain.String())
+	time.Sleep(cfg.ShutdownDrain)
 	log.Info("shutting down: letting requests in flight finish")
 	if err := srv.Fiber.ShutdownWithTimeout(20 * time.Second); err != nil && !strings.Contains(err.Error(), "closed") {
 		return err
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if err := srv.Site.Close(stopCtx); err != nil { // hooks under way may queue mail
+		log.Warn("site hooks", "err", err)
+	}
 	if err := srv.Mailer.Stop(stopCtx); err != nil {
 		log.Warn("mail queue", "err", err)
 	}
@@ -297,6 +316,11 @@ func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger)
 				log.Warn("prune presence", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned presence", "rows", n)
+			}
+			if n, err := users.PruneCounters(ctx); err != nil {
+				log.Warn("prune failure counters and rate limits", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned failure counters and rate limits", "rows", n)
 			}
 			if n, err := users.PruneSessions(ctx); err != nil {
 				log.Warn("prune sessions", "err", err)

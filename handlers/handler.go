@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
@@ -61,6 +62,8 @@ type Handler struct {
 
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go
+
+	draining atomic.Bool // set by Drain when the server is told to stop
 
 	guestHome pageCache     // the home page as every visitor without a session sees it
 	fragments fragmentCache // drawn nav bars and keyed pages; see fragments.go
@@ -120,19 +123,7 @@ func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 // handed to the layout as Content, so that pages render in parallel (the
 // engine's own layout mechanism takes a global lock).
 func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
-	data := fiber.Map{
-		"Title":        p.Title,
-		"Me":           Me(c),
-		"Flashes":      h.takeFlashes(c),
-		"CSRF":         c.Locals(localCSRF),
-		"Path":         c.Path(),
-		"Section":      section(c),
-		"RequestID":    requestID(c),
-		"Site":         h.Opts.SiteName,
-		"Registration": h.Opts.Registration,
-		"Version":      h.Opts.Version,
-		"Passkeys":     h.Opts.Passkeys,
-	}
+	data := h.pageData(c, p.Title)
 	for k, v := range p.Data {
 		data[k] = v
 	}

@@ -188,6 +188,10 @@ type BulkPreview struct {
 // SkippedTotal is how many accounts would be left alone.
 func (p *BulkPreview) SkippedTotal() int { return p.Matched - p.Eligible }
 
+// bulkChooseRange is how many ids one statement choosing a job's
+// accounts covers.
+const bulkChooseRange = 100_000
+
 // BulkSampleSize is how many accounts a dry run shows.
 const BulkSampleSize = 10
 
@@ -217,7 +221,7 @@ type BulkJob struct {
 	Total           int            `bun:"total"` // accounts it will change, counted when it started
 	Done            int            `bun:"done"`
 	Skipped         map[string]int `bun:"skipped,type:text"`
-	MaxID           int64          `bun:"max_id"` // accounts made after it started are left alone
+	MaxID           int64          `bun:"max_id"` // the newest account when it started
 	CursorID        int64          `bun:"cursor_id"`
 	CancelRequested bool           `bun:"cancel_requested"`
 	LeaseUntil      *time.Time     `bun:"lease_until"`
@@ -451,11 +455,35 @@ func (s *Service) StartBulk(ctx context.Context, by Actor, r BulkRequest) (*Bulk
 	if j.Matched, j.Total, j.Skipped, err = s.bulkCounts(ctx, by, def, j, r.Filter); err != nil {
 		return nil, err
 	}
-	if j.Total == 0 {
-		j.Status, j.FinishedAt, j.CursorID = JobDone, &now, j.MaxID
-	}
 	err = inTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewInsert().Model(j).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		// The accounts it will change, chosen now by queries that the
+		// database plans for the filter (a range of ids each, so that no
+		// one statement runs long); the batches read them by key.
+		expr, args := bulkSkipExpr(by, def, j, now)
+		j.Total = 0
+		for lo := int64(0); lo < j.MaxID; lo += bulkChooseRange {
+			sel := tx.NewSelect().Model((*User)(nil)).ColumnExpr("?", j.ID).Column("u.id").
+				Where("u.id > ? AND u.id <= ?", lo, min(lo+bulkChooseRange, j.MaxID)).Where("("+expr+") = ''", args...)
+			s.applyFilter(sel, r.Filter)
+			res, err := tx.NewRaw("INSERT INTO bulk_job_items (job_id, user_id) ?", bun.Safe(sel.String())).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			j.Total += int(n)
+		}
+		q := tx.NewUpdate().Model(j).Column("total").WherePK()
+		if j.Total == 0 {
+			j.Status, j.FinishedAt, j.CursorID = JobDone, &now, j.MaxID
+			q.Column("status", "finished_at", "cursor_id")
+		}
+		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, by, EvBulk, nil, j.describe())
@@ -665,29 +693,41 @@ func (s *Service) StepBulk(ctx context.Context, id int64) (bool, error) {
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		expr, args := bulkSkipExpr(by, def, j, now)
-		q := tx.NewSelect().Model((*User)(nil)).Column("u.id", "u.level", "u.type").
-			Where("u.id > ? AND u.id <= ?", j.CursorID, j.MaxID).Where("("+expr+") = ''", args...)
-		s.applyFilter(q, j.Filter())
-		q.OrderExpr("u.id").Limit(int64(batch))
-		if IsPostgres(tx) {
-			q.For("UPDATE OF u")
-		}
-		if err := q.Scan(ctx, &rows); err != nil {
+		var next []int64
+		err = tx.NewSelect().Table("bulk_job_items").Column("user_id").Where("job_id = ? AND user_id > ?", j.ID, j.CursorID).
+			OrderExpr("user_id").Limit(int64(batch)).Scan(ctx, &next)
+		if err != nil {
 			return err
 		}
-		ids := make([]int64, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
+		cursor, status := j.MaxID, JobDone
+		if len(next) == batch {
+			cursor, status = next[len(next)-1], JobRunning
 		}
-		if len(ids) > 0 {
-			if err := s.bulkApplyIn(ctx, tx, by, def, j, ids, rows2levels(rows, func(r row) int { return r.Level })); err != nil {
+		if len(next) > 0 {
+			// The rules again, as things are now: an account banned or
+			// raised meanwhile is left alone.
+			expr, args := bulkSkipExpr(by, def, j, now)
+			q := tx.NewSelect().Model((*User)(nil)).Column("u.id", "u.level", "u.type").
+				Where("u.id IN (?)", bun.In(next)).Where("("+expr+") = ''", args...).OrderExpr("u.id")
+			if IsPostgres(tx) {
+				q.For("UPDATE")
+			}
+			if err := q.Scan(ctx, &rows); err != nil {
 				return err
 			}
-		}
-		cursor, status := j.MaxID, JobDone
-		if len(rows) == batch {
-			cursor, status = ids[len(ids)-1], JobRunning
+			ids := make([]int64, len(rows))
+			levels := make([]int, len(rows))
+			for i, r := range rows {
+				ids[i], levels[i] = r.ID, r.Level
+			}
+			if len(ids) > 0 {
+				if err := s.bulkApplyIn(ctx, tx, by, def, j, ids, levels); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.NewRaw("DELETE FROM bulk_job_items WHERE job_id = ? AND user_id <= ?", j.ID, next[len(next)-1]).Exec(ctx); err != nil {
+				return err
+			}
 		}
 		uq := tx.NewUpdate().Model((*BulkJob)(nil)).Where("id = ?", j.ID).
 			Set("done = done + ?", len(rows)).Set("cursor_id = ?", cursor).Set("status = ?", status).Set("updated_at = ?", now)
@@ -715,14 +755,6 @@ func (s *Service) StepBulk(ctx context.Context, id int64) (bool, error) {
 		}
 	}
 	return j.Status == JobRunning, nil
-}
-
-func rows2levels[R any](rows []R, level func(R) int) []int {
-	out := make([]int, len(rows))
-	for i, r := range rows {
-		out[i] = level(r)
-	}
-	return out
 }
 
 // bulkApplyIn changes the accounts ids (all eligible, locked) inside tx
@@ -763,9 +795,16 @@ func (s *Service) bulkApplyIn(ctx context.Context, tx bun.IDB, by Actor, def bul
 // finishBulk ends a job that can't go on.
 func (s *Service) finishBulk(ctx context.Context, j *BulkJob, status, reason string) error {
 	now := s.now()
-	_, err := s.db.NewUpdate().Model((*BulkJob)(nil)).Where("id = ? AND status IN (?)", j.ID, bun.In([]string{JobQueued, JobRunning})).
-		Set("status = ?", status).Set("error = ?", reason).Set("finished_at = ?", now).
-		Set("updated_at = ?", now).Set("lease_until = NULL").Exec(ctx)
+	err := inTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewUpdate().Model((*BulkJob)(nil)).Where("id = ? AND status IN (?)", j.ID, bun.In([]string{JobQueued, JobRunning})).
+			Set("status = ?", status).Set("error = ?", reason).Set("finished_at = ?", now).
+			Set("updated_at = ?", now).Set("lease_until = NULL").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.NewRaw("DELETE FROM bulk_job_items WHERE job_id = ?", j.ID).Exec(ctx)
+		return err
+	})
 	s.holding(j.ID, false)
 	return err
 }

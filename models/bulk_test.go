@@ -407,3 +407,43 @@ func TestBulkAgreesWithAuthorize(t *testing.T) {
 		}
 	})
 }
+
+// A job acts on the accounts that matched when it started, by the rules
+// as they are at each batch: one banned meanwhile is left alone, one made
+// meanwhile is not taken in.
+func TestBulkJobTakesTheAccountsOfItsStart(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := bulkEnv(t, db, 2)
+		admin := e.user("admin", 9, models.TypeActive)
+		var members []*models.User
+		for i := range 5 {
+			members = append(members, e.user(fmt.Sprintf("member%d", i), 1, models.TypeActive))
+		}
+		_, _, err := e.svc.StartSession(e.ctx, models.Meta{IP: "192.0.2.9"}, members[0], models.SignIn{})
+		e.check(err)
+		j, err := e.svc.StartBulk(e.ctx, as(admin), models.BulkRequest{Action: models.BulkBan, Reason: "wave", Filter: models.Filter{Level: ptr(1)}})
+		e.check(err)
+		_, err = e.svc.Block(e.ctx, as(admin), members[3].ID, "by hand")
+		e.check(err)
+		late := e.user("member_late", 1, models.TypeActive)
+		e.runAll()
+		j = e.job(j.ID)
+		if j.Total != 5 || j.Done != 4 || j.Status != models.JobDone {
+			t.Fatalf("job: total %d done %d %s", j.Total, j.Done, j.Status)
+		}
+		if got := e.reload(members[3]); got.BanReason != "by hand" {
+			t.Fatalf("the account banned meanwhile: %q", got.BanReason)
+		}
+		if e.reload(late).Type != models.TypeActive {
+			t.Fatal("an account made after the start was banned")
+		}
+		n, err := db.NewSelect().Table("bulk_job_items").Count(e.ctx)
+		e.check(err)
+		if n != 0 {
+			t.Fatalf("%d job items left behind", n)
+		}
+		if n, err = db.NewSelect().Model((*models.Session)(nil)).Where("user_id = ?", members[0].ID).Count(e.ctx); err != nil || n != 0 {
+			t.Fatalf("the banned account still has %d sessions (%v)", n, err)
+		}
+	})
+}

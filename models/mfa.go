@@ -388,7 +388,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, m Meta, u *User, code 
 	if u.Type != TypeActive || !u.MFAEnabled {
 		return "", ErrInvalidCredentials
 	}
-	if err := s.signInLocked(m, u); err != nil {
+	if err := s.signInLocked(ctx, m, u); err != nil {
 		return "", err
 	}
 	if strings.TrimSpace(code) == "" {
@@ -401,7 +401,9 @@ func (s *Service) VerifySecondFactor(ctx context.Context, m Meta, u *User, code 
 	if method == "" {
 		return "", s.signInFailed(ctx, m, u, "wrong second-factor code")
 	}
-	s.locks.reset(u.ID)
+	if err := s.ClearFailures(ctx, Guess{AccountID: u.ID, IP: m.IP}); err != nil {
+		return "", err
+	}
 	if method == MethodRecovery {
 		_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvRecoveryUsed, &u.ID, "")
 	}
@@ -431,19 +433,30 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 	if err := c.err(); err != nil {
 		return err
 	}
+	// Guessed like a sign-in (throttle.go): a stolen session must not
+	// become unlimited tries at the password or the codes.
+	g := Guess{AccountID: u.ID, IP: by.IP}
+	if err := s.CheckGuess(ctx, g); err != nil {
+		return err
+	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil && !errors.Is(err, errBadPHC) {
 		return err
 	}
 	if !ok {
+		if err := s.CountFailure(ctx, by.Meta, g); err != nil {
+			return err
+		}
 		return fieldError("current_password", "The password is not right.")
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	wrongCode := false
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		method, err := s.checkCode(ctx, tx, u, code)
 		if err != nil {
 			return err
 		}
 		if method == "" {
+			wrongCode = true
 			return fieldError("code", "That code is not right.")
 		}
 		if err := s.dropSecondFactor(ctx, tx, u.ID); err != nil {
@@ -451,6 +464,12 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 		}
 		return s.record(ctx, tx, by, EvMFADisable, &u.ID, "")
 	})
+	if wrongCode {
+		if cerr := s.CountFailure(ctx, by.Meta, g); cerr != nil {
+			return cerr
+		}
+	}
+	return err
 }
 
 // NewRecoveryCodes replaces the signed-in account's recovery codes with
@@ -469,11 +488,19 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, by Actor, password strin
 	if password == "" {
 		return nil, fieldError("recovery_password", "Enter your password.")
 	}
+	// Guessed like a sign-in (throttle.go), as every password check is.
+	g := Guess{AccountID: u.ID, IP: by.IP}
+	if err := s.CheckGuess(ctx, g); err != nil {
+		return nil, err
+	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil && !errors.Is(err, errBadPHC) {
 		return nil, err
 	}
 	if !ok {
+		if err := s.CountFailure(ctx, by.Meta, g); err != nil {
+			return nil, err
+		}
 		return nil, fieldError("recovery_password", "The password is not right.")
 	}
 	var codes []string

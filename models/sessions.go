@@ -18,17 +18,13 @@ const (
 	SessionBrowserFor  = 7 * 24 * time.Hour  // a browser session is also capped on the server
 	SessionPendingFor  = 10 * time.Minute    // to enter the second factor after the password
 	// sessionCacheTTL bounds how long this process may answer a session
-	// from memory. A session signed out on another server is announced
-	// (TopicSessions) and dropped here at once while Follow runs; the TTL
-	// is the bound when the signal is missed. Deleting every session of an
+	// from memory. A session deleted on another server is announced
+	// (TopicSessions, by the change hook on every delete of a session
+	// row) and dropped here at once while Follow runs; the TTL is the
+	// bound when the signal is missed. Deleting every session of an
 	// account also moves its session version, which TopicAccounts carries.
 	sessionCacheTTL = 15 * time.Second
 )
-
-// TopicSessions is the change signal's topic for a session signed out one
-// at a time (sign-out, one device revoked): other servers drop their
-// cached sessions.
-const TopicSessions Topic = "sessions"
 
 // Sign-in methods: how a session's account proved who it is.
 const (
@@ -195,19 +191,10 @@ func (s *Service) EndSession(ctx context.Context, by Actor, sess *Session) error
 		return err
 	}
 	s.sessions.forget(sess.Hash)
-	s.announceSessions(ctx)
 	if !sess.Pending {
 		s.RecordLogout(ctx, by)
 	}
 	return nil
-}
-
-// announceSessions tells the other servers that a session ended; a
-// failure is logged: their caches still expire within sessionCacheTTL.
-func (s *Service) announceSessions(ctx context.Context) {
-	if err := s.Announce(ctx, TopicSessions); err != nil {
-		s.log.WarnContext(ctx, "change signal: sessions not announced", "err", err)
-	}
 }
 
 // UserSessions lists an account's signed-in sessions, most recently seen
@@ -253,9 +240,6 @@ func (s *Service) RevokeSession(ctx context.Context, by Actor, userID, sessionID
 	})
 	for _, h := range hashes {
 		s.sessions.forget(h)
-	}
-	if err == nil {
-		s.announceSessions(ctx)
 	}
 	return err
 }

@@ -22,5 +22,5 @@ func inTx(ctx context.Context, db bun.IDB, fn func(ctx context.Context, tx bun.I
 	case *bun.Tx:
 		return fn(ctx, tx)
 	}
-	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
+	return runCollecting(ctx, db, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
 }
