@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/webmin/webmin/oauth"
 )
 
 // Config is every setting, read once from the environment (SPEC §6).
@@ -37,6 +39,9 @@ type Config struct {
 	TrustedProxies []string      // TRUSTED_PROXIES: comma-separated addresses/CIDRs whose X-Forwarded-For is believed
 	DefaultLevel   int           // DEFAULT_LEVEL (1): level given at self-registration
 	APIRateLimit   int           // API_RATE_LIMIT (300): requests per minute per API key
+
+	// OAuth is OAUTH_PROVIDERS with each provider's OAUTH_N_* settings (see oauth.Load).
+	OAuth []oauth.Config
 }
 
 // Registration modes.
@@ -124,6 +129,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
+	providers, err := oauth.Load(getenv, c.BaseURL)
+	errs = append(errs, err)
+	c.OAuth = providers
 	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
 		errs = append(errs, errors.New("SESSION_SECRET: use at least 32 characters (e.g. openssl rand -hex 32)"))
 	}

@@ -42,6 +42,8 @@ func (s *Server) routes(csrf fiber.Handler) {
 	api.Delete("/users/:id", h.APIDeleteUser)
 	api.Get("/online", h.APIRequireLevel(models.LevelAdmin), h.APIOnline)
 	api.Get("/stats", h.APIRequireLevel(models.LevelModerator), h.APIStats)
+	api.Get("/users/:id/identities", h.APIListIdentities)              // its own, or staff
+	api.Delete("/users/:id/identities/:identity", h.APIUnlinkIdentity) // its own, or admins on lower levels
 	api.Use(h.APINotFound)
 
 	// Pages: the session (Me), the CSRF check and token, presence.
@@ -67,12 +69,22 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/setup", h.ShowSetup)
 	app.Post("/setup", h.Setup)
 
+	// Sign-in providers (OAUTH_PROVIDERS): start, callback (state, PKCE and
+	// nonce checked there), and the address a new member types when the
+	// provider gave no verified one. Signed in, a start links instead.
+	app.Get("/auth/:provider", h.StartOAuth)
+	app.Get("/auth/:provider/callback", failedLogins, h.FinishOAuth)
+	app.Get("/auth/:provider/email", h.ShowOAuthEmail)
+	app.Post("/auth/:provider/email", signups, h.SaveOAuthEmail)
+
 	// Signed-in members: their own account
 	app.Get("/dashboard", signedIn, h.Dashboard)
 	app.Get("/settings", signedIn, h.ShowSettings)
 	app.Post("/settings", signedIn, h.SaveSettings)
 	app.Post("/settings/password", signedIn, h.ChangePassword)
 	app.Post("/settings/sessions/revoke", signedIn, h.RevokeSessions)
+	app.Get("/settings/security", signedIn, h.ShowSecurity) // linked identities
+	app.Post("/settings/identities/:identity/unlink", signedIn, h.UnlinkOwnIdentity)
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.
@@ -108,6 +120,7 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Post("/users/:id/sessions/revoke", h.RevokeUserSessions)       // anyone on their own account; admins on lower levels
 	staff.Post("/users/:id/reset", adminOnly, h.SendUserReset)           // e-mail a password reset link
 	staff.Post("/users/:id/resend", adminOnly, h.ResendUserConfirmation) // e-mail the confirmation link again
+	staff.Post("/users/:id/identities/:identity/unlink", adminOnly, h.UnlinkUserIdentity)
 	staff.Get("/online", adminOnly, h.ShowOnline)
 	staff.Get("/events", adminOnly, h.ListEvents)
 	staff.Get("/outbox", adminOnly, h.ShowOutbox) // the e-mail the site sent (or holds, with no SMTP_URL)

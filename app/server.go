@@ -29,6 +29,7 @@ import (
 	"github.com/webmin/webmin/handlers"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/oauth"
 	"github.com/webmin/webmin/static"
 	"github.com/webmin/webmin/views"
 )
@@ -87,6 +88,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
+	h.Providers = oauth.New(cfg.OAuth, nil, nil)
+	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{

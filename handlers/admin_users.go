@@ -233,6 +233,10 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 	for _, a := range userActions {
 		can[string(a)] = models.Can(me, a, u)
 	}
+	identities, err := h.Users.Identities(ctx, actor(c), u.ID)
+	if err != nil {
+		return err
+	}
 	if st.Form == nil {
 		st.Form = userForm(u)
 		st.VarRows = varRows(u.Var)
@@ -255,6 +259,7 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 		"PasswordErrors": st.PasswordErrors,
 		"PurgeError":     st.PurgeError,
 		"LevelOptions":   levelOptions(me, u.Level),
+		"Identities":     h.identityRows(identities),
 	}})
 }
 

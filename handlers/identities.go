@@ -1,0 +1,161 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webmin/webmin/models"
+)
+
+// Templates of this file.
+const tplSecurity = "member/security"
+
+// identityRow is one linked identity as the pages show it.
+type identityRow struct {
+	models.Identity
+	Label string // the provider's label ("GitHub"), or its name when no longer configured
+}
+
+func (h *Handler) identityRows(ids []models.Identity) []identityRow {
+	out := make([]identityRow, len(ids))
+	for i, id := range ids {
+		out[i] = identityRow{Identity: id, Label: h.providerLabel(id.Provider)}
+	}
+	return out
+}
+
+// identitiesData is what partials/identities draws for the signed-in
+// account: its identities, the providers it may still link, and whether
+// it has a password (the last way in can't be unlinked).
+func (h *Handler) identitiesData(c *fiber.Ctx) (fiber.Map, error) {
+	me := Me(c)
+	ids, err := h.Users.Identities(c.UserContext(), actor(c), me.ID)
+	if err != nil {
+		return nil, err
+	}
+	linked := map[string]bool{}
+	for _, id := range ids {
+		linked[id.Provider] = true
+	}
+	var more []providerButton
+	for _, p := range h.providerButtons() {
+		if !linked[p.Name] {
+			more = append(more, p)
+		}
+	}
+	return fiber.Map{
+		"Identities":  h.identityRows(ids),
+		"CanLink":     more,
+		"HasPassword": me.HasPassword(),
+	}, nil
+}
+
+// ShowSecurity is the member's sign-in methods page (GET
+// /settings/security): linked identities and the providers to link.
+func (h *Handler) ShowSecurity(c *fiber.Ctx) error {
+	data, err := h.identitiesData(c)
+	if err != nil {
+		return err
+	}
+	return h.render(c, tplSecurity, Page{Title: "Security", Data: data})
+}
+
+// UnlinkOwnIdentity removes one of the member's identities (POST
+// /settings/identities/:identity/unlink), unless it is the last way in.
+func (h *Handler) UnlinkOwnIdentity(c *fiber.Ctx) error {
+	id, err := paramID(c, "identity")
+	if err != nil {
+		return err
+	}
+	me := Me(c)
+	err = h.Users.UnlinkIdentity(c.UserContext(), actor(c), me.ID, id)
+	if de, ok := err.(*models.DeniedError); ok {
+		flash(c, "error", "Not unlinked: "+de.Reason+".")
+		return redirect(c, "/settings/security")
+	}
+	if err != nil {
+		return err
+	}
+	flash(c, "success", "Unlinked. That provider no longer signs you in here.")
+	return redirect(c, "/settings/security")
+}
+
+// UnlinkUserIdentity is the console's unlink (POST
+// /admin/users/:id/identities/:identity/unlink): admins, on accounts below
+// their level; never the account's last way to sign in.
+func (h *Handler) UnlinkUserIdentity(c *fiber.Ctx) error {
+	uid, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	id, err := paramID(c, "identity")
+	if err != nil {
+		return err
+	}
+	back := "/admin/users/" + strconv.FormatInt(uid, 10)
+	err = h.Users.UnlinkIdentity(c.UserContext(), actor(c), uid, id)
+	if de, ok := err.(*models.DeniedError); ok {
+		flash(c, "error", "Not unlinked: "+de.Reason+".")
+		return redirect(c, back)
+	}
+	if err != nil {
+		return err
+	}
+	flash(c, "success", "Identity unlinked.")
+	return redirect(c, back)
+}
+
+// apiIdentity is a linked identity in the JSON API.
+type apiIdentity struct {
+	ID         int64      `json:"id"`
+	Provider   string     `json:"provider"`
+	Subject    string     `json:"subject"`
+	Email      string     `json:"email,omitempty"`
+	Name       string     `json:"name"`
+	Avatar     string     `json:"avatar"`
+	LinkedAt   time.Time  `json:"linked_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func toAPIIdentity(id models.Identity) apiIdentity {
+	return apiIdentity{ID: id.ID, Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name,
+		Avatar: id.Avatar, LinkedAt: id.LinkedAt.UTC(), LastUsedAt: utc(id.LastUsedAt)}
+}
+
+// APIListIdentities is GET /api/v1/users/:id/identities: the account's
+// linked identities (its own, or staff; e-mail addresses as for accounts).
+func (h *Handler) APIListIdentities(c *fiber.Ctx) error {
+	uid, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	ids, err := h.Users.Identities(c.UserContext(), actor(c), uid)
+	if err != nil {
+		return err
+	}
+	out := make([]apiIdentity, len(ids))
+	for i, id := range ids {
+		out[i] = toAPIIdentity(id)
+	}
+	return apiOne(c, http.StatusOK, out)
+}
+
+// APIUnlinkIdentity is DELETE /api/v1/users/:id/identities/:identity: 204,
+// or 403 for the account's last way to sign in.
+func (h *Handler) APIUnlinkIdentity(c *fiber.Ctx) error {
+	uid, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	id, err := paramID(c, "identity")
+	if err != nil {
+		return err
+	}
+	if err := h.Users.UnlinkIdentity(c.UserContext(), actor(c), uid, id); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
