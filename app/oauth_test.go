@@ -534,3 +534,23 @@ func TestOAuthStartKeepsNextLocal(t *testing.T) {
 	p.oidc.SignInAs(jane())
 	want303(t, signInWith(t, env.Client(), "oidc", "//evil.example/x"), "/dashboard", "next to another site")
 }
+
+func TestOAuthAccountSetsFirstPassword(t *testing.T) {
+	eachDBWith(t, "", func(t *testing.T, env *apptest.Env, p providers) {
+		p.oidc.SignInAs(jane())
+		c := env.Client()
+		want303(t, signInWith(t, c, "oidc", ""), "/dashboard", "sign-up")
+		if res := c.Get("/settings"); !strings.Contains(res.Body, `id="no-password-yet"`) || strings.Contains(res.Body, `name="current_password"`) {
+			t.Fatalf("settings of an account without a password:\n%s", res.Body)
+		}
+		want303(t, c.Post("/settings/password", url.Values{"password": {"my first password"}}), "/settings", "first password")
+		c.Post("/logout", nil)
+		c.SignIn("jane.doe", "my first password")
+		if res := c.Get("/settings"); !strings.Contains(res.Body, `name="current_password"`) {
+			t.Fatal("once set, the current password is asked for")
+		}
+		if res := c.Post("/settings/password", url.Values{"password": {"another password"}}); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("changed the password without the current one: %d", res.StatusCode)
+		}
+	})
+}

@@ -88,29 +88,32 @@ func (s *Service) RecordLogout(ctx context.Context, by Actor) {
 }
 
 // ChangePassword changes the signed-in account's own password after
-// checking the current one; every session of the account ends.
+// checking the current one (an account made through a sign-in provider
+// has none, and sets its first without); every session of the account ends.
 func (s *Service) ChangePassword(ctx context.Context, by Actor, current, next string) (*User, error) {
 	if by.User == nil {
 		return nil, denied("sign in first")
 	}
+	u, err := s.Get(ctx, by.User.ID)
+	if err != nil {
+		return nil, err
+	}
 	c := checker{}
-	if current == "" {
+	if current == "" && u.HasPassword() { // an account made by a provider sets its first one
 		c.add("current_password", "Enter your current password.")
 	}
 	c.check("password", next)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	u, err := s.Get(ctx, by.User.ID)
-	if err != nil {
-		return nil, err
-	}
-	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
-	if err != nil && !errors.Is(err, errBadPHC) {
-		return nil, err
-	}
-	if !ok {
-		return nil, fieldError("current_password", "The current password is not right.")
+	if u.HasPassword() {
+		ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
+		if err != nil && !errors.Is(err, errBadPHC) {
+			return nil, err
+		}
+		if !ok {
+			return nil, fieldError("current_password", "The current password is not right.")
+		}
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {

@@ -314,17 +314,21 @@ func (p *Provider) githubProfile(ctx context.Context, tok *oauth2.Token) (models
 	out = models.ProviderProfile{Subject: strconv.FormatInt(u.ID, 10), Username: u.Login, Name: u.Name,
 		Avatar: u.AvatarURL, Email: u.Email}
 	// Only /user/emails says whether an address is verified: take the
-	// primary one if verified, else any verified one.
+	// primary one if verified, else any verified one, else the primary.
 	var emails []githubEmail
 	if err := p.githubGet(ctx, tok, "/user/emails", &emails); err == nil {
+		primary := ""
 		out.Email = ""
 		for _, e := range emails {
 			if e.Verified && (e.Primary || out.Email == "") {
 				out.Email, out.EmailVerified = e.Email, true
 			}
+			if e.Primary {
+				primary = e.Email
+			}
 		}
 		if out.Email == "" {
-			out.Email = u.Email
+			out.Email = or(primary, u.Email)
 		}
 	}
 	return out, nil
