@@ -60,6 +60,7 @@ func (h *Handler) ShowSecurity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	data["Section"] = "settings"
 	return h.render(c, tplSecurity, Page{Title: "Security", Data: data})
 }
 

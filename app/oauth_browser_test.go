@@ -1,0 +1,91 @@
+package app_test
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/webmin/webmin/app"
+	"github.com/webmin/webmin/app/apptest"
+	"github.com/webmin/webmin/oauth"
+	"github.com/webmin/webmin/oauth/oauthtest"
+)
+
+// startSiteWithProvider is startSite with an OpenID Connect provider: the
+// port is taken first, so that BASE_URL (and with it the callback address
+// the provider sends the browser back to) is the one the site listens on.
+func startSiteWithProvider(t *testing.T, dbName string, op *oauthtest.OIDC) *site {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	env := apptest.New(t, dbName, func(cfg *app.Config) {
+		cfg.BaseURL = base
+		cfg.OAuth = []oauth.Config{op.Provider("oidc", base)}
+	})
+	go func() { _ = env.Server.Fiber.Listener(ln) }()
+	t.Cleanup(func() { _ = env.Server.Fiber.ShutdownWithTimeout(5 * time.Second) })
+	dir := filepath.Join("testdata", "artifacts", artifactName(t.Name()))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &site{Env: env, URL: base, t: t, dir: dir}
+}
+
+// TestBrowserSignInWithProvider: a visitor signs up with the OpenID Connect
+// button on /login (through the real provider and back), finds the
+// identity in Settings › Security, signs out and back in with the same
+// button; the login page with its buttons on a phone and in dark mode, and
+// the page a forged callback gets.
+func TestBrowserSignInWithProvider(t *testing.T) {
+	op := oauthtest.StartOIDC(t)
+	s := startSiteWithProvider(t, "sqlite", op)
+
+	jane := s.openBrowser("jane")
+	jane.wantStatus("login", jane.open("login-with-providers", "/login"), 200)
+	if got := jane.attr(`a[data-provider="oidc"]`, "href"); got != "/auth/oidc" {
+		jane.fail("the provider button goes to %q", got)
+	}
+	op.SignInAs(&oauthtest.Person{Subject: "jane-1", Email: "jane@example.org", EmailVerified: true,
+		Username: "jane.doe", Name: "Jane Doe"})
+	jane.wantStatus("sign up through the provider", jane.click("dashboard-after-provider", `a[data-provider="oidc"]`), 200)
+	jane.wantPath("/dashboard")
+	jane.wantFlash("success", "Welcome, jane.doe!")
+
+	jane.wantStatus("security", jane.open("security", "/settings/security"), 200)
+	if got := jane.text(`#identities li.identity[data-provider="oidc"] strong`); got != "Example ID" {
+		jane.fail("the linked identity shows as %q", got)
+	}
+	if jane.count(".identity-last") != 1 || jane.count("form.unlink-form") != 0 {
+		jane.fail("the only way in can be unlinked")
+	}
+
+	jane.click("signed-out", `form[action="/logout"] button`)
+	op.SignInAs(&oauthtest.Person{Subject: "jane-1", Email: "jane@example.org", EmailVerified: true, Username: "jane.doe"})
+	jane.open("login-again", "/login")
+	jane.wantStatus("sign in again", jane.click("dashboard-returning", `a[data-provider="oidc"]`), 200)
+	jane.wantPath("/dashboard")
+	jane.wantFlash("success", "Welcome back, Jane Doe!")
+
+	phone := s.openBrowser("phone")
+	phone.emulatePhone()
+	phone.open("login-providers-phone", "/login")
+	if w := phone.scrollWidth(); w > 390 {
+		phone.fail("the login page is %dpx wide on a 390px screen", w)
+	}
+	phone.open("register-providers-phone", "/register")
+	dark := s.openBrowser("dark")
+	dark.emulateDark()
+	dark.open("login-providers-dark", "/login")
+	dark.wantStatus("forged callback", dark.open("forged-callback-dark", "/auth/oidc/callback?state=forged&code=x"), 400)
+	if got := dark.attr("section.oauth-error", "data-problem"); got != "state" {
+		dark.fail("a forged callback shows the %q page", got)
+	}
+}
