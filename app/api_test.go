@@ -542,7 +542,7 @@ func TestAPIUnknownEndpointIsJSON404(t *testing.T) {
 		key := env.APIKey("admin")
 		c := env.Client()
 		for _, r := range []struct{ method, path string }{
-			{"GET", "/api/v1/nope"}, {"POST", "/api/v1/users/1/block"}, {"PUT", "/api/v1/users/1"}, {"GET", "/api/v1"},
+			{"GET", "/api/v1/nope"}, {"POST", "/api/v1/users/1/explode"}, {"PUT", "/api/v1/users/1"}, {"GET", "/api/v1"},
 		} {
 			res := c.API(r.method, r.path, key, nil)
 			wantAPIError(t, res, http.StatusNotFound, "")

@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 
-	"github.com/webmin/webmin/handlers"
+	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/models"
 )
 
@@ -26,25 +26,42 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/healthz", h.Healthz)
 	app.Get("/readyz", h.Readyz)
 
-	// JSON API (/api/v1): bearer API keys, no cookies, no CSRF. Each key
-	// acts as its creator; the service applies that account's permissions.
-	// Rate limited per key; anything else under /api/v1 is a JSON 404
-	// that never reaches the page middleware below.
+	// JSON API (/api/v1, handlers/api): bearer API keys, no cookies, no
+	// CSRF, JSON errors (a.Errors). Each key acts as its creator; the
+	// service applies that account's permissions. Rate limited per key;
+	// anything else under /api/v1 is a JSON 404 that never reaches the
+	// page middleware below.
+	a := s.API
 	apiLimiter := limiter.New(limiter.Config{
-		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: handlers.APIClient, LimitReached: h.TooManyRequests,
+		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
 	})
-	api := app.Group("/api/v1", h.APIAuth, apiLimiter)
-	api.Get("/users", h.APIListUsers)
-	api.Get("/users/me", h.APIGetMe)
-	api.Get("/users/:id", h.APIGetUser)
-	api.Post("/users", h.APICreateUser)
-	api.Patch("/users/:id", h.APIUpdateUser)
-	api.Delete("/users/:id", h.APIDeleteUser)
-	api.Get("/online", h.APIRequireLevel(models.LevelAdmin), h.APIOnline)
-	api.Get("/stats", h.APIRequireLevel(models.LevelModerator), h.APIStats)
-	api.Get("/users/:id/identities", h.APIListIdentities)              // its own, or staff
-	api.Delete("/users/:id/identities/:identity", h.APIUnlinkIdentity) // its own, or admins on lower levels
-	api.Use(h.APINotFound)
+	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter)
+	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
+	v1.Get("/users", a.ListUsers)
+	v1.Get("/users/me", a.GetMe)
+	v1.Get("/users/:id", a.GetUser)
+	v1.Post("/users", a.CreateUser)
+	v1.Patch("/users/:id", a.UpdateUser)
+	v1.Delete("/users/:id", a.DeleteUser)
+	v1.Get("/online", apiAdmin, a.Online)
+	v1.Get("/stats", apiStaff, a.Stats)
+	// The console's account actions, through the same service methods
+	// (which check who may do them to whom).
+	v1.Post("/users/:id/block", a.BlockUser) // moderators too, on lower levels
+	v1.Post("/users/:id/unblock", a.UnblockUser)
+	v1.Post("/users/:id/restore", a.RestoreUser)
+	v1.Post("/users/:id/confirm", a.ConfirmUser)
+	v1.Post("/users/:id/resend-confirmation", a.ResendConfirmation)
+	v1.Post("/users/:id/sessions/revoke", a.RevokeUserSessions) // any key on its own account
+	v1.Put("/users/:id/password", a.SetUserPassword)
+	v1.Post("/users/:id/password-reset", a.SendPasswordReset)
+	// The audit log: all of it (admins), one account's (staff, as its console page).
+	v1.Get("/events", apiAdmin, a.ListEvents)
+	v1.Get("/users/:id/events", apiStaff, a.ListUserEvents)
+	// Linked sign-in identities: an account's own, or staff (admins unlink, on lower levels).
+	v1.Get("/users/:id/identities", a.ListIdentities)
+	v1.Delete("/users/:id/identities/:identity", a.UnlinkIdentity)
+	v1.Use(a.NotFound)
 
 	// Pages: the session (Me), the CSRF check and token, presence.
 	app.Use(h.LoadSession, csrf, h.TrackPresence)

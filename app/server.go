@@ -27,6 +27,7 @@ import (
 
 	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/handlers"
+	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
 	"github.com/webmin/webmin/oauth"
@@ -43,6 +44,7 @@ type Server struct {
 	Fiber   *fiber.App
 	Users   *models.Service
 	Handler *handlers.Handler
+	API     *api.Handler   // the JSON API under /api/v1
 	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
 	Config  Config
 	Log     *slog.Logger
@@ -53,8 +55,9 @@ func NewLogger(cfg Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
 
-// NewServer wires the application on an open, migrated database. opts
-// tunes the users service (tests use cheap hashing and their own clock).
+// NewServer wires the application on an open, migrated database; the
+// users service comes tuned by the caller (tests use cheap hashing and
+// their own clock).
 func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, error) {
 	secret, err := cfg.Secret()
 	if err != nil {
@@ -83,11 +86,12 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if cfg.ViewsDir != "" {
 		mailViews = os.DirFS(cfg.ViewsDir)
 	}
-	h.Mail, err = mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
+	mail, err := mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
 		Site: h.Opts.SiteName, Views: mailViews, Reload: cfg.ViewsDir != ""}, users, log)
 	if err != nil {
 		return nil, err
 	}
+	h.Mail = mail
 	h.Providers = oauth.New(cfg.OAuth, nil, nil)
 	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation
@@ -109,7 +113,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.EnableIPValidation = true
 	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: h.Mail, Config: cfg, Log: log}
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log,
+		API: &api.Handler{Users: users, Log: log, Mail: mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))

@@ -11,8 +11,10 @@ import (
 	"github.com/webmin/webmin/models"
 )
 
-// statusOf maps an error to its HTTP status and a message safe to show.
-func statusOf(err error) (int, string) {
+// StatusOf maps an error to its HTTP status and a message safe to show:
+// the one mapping of typed errors, for the pages here and the JSON API
+// (handlers/api).
+func StatusOf(err error) (int, string) {
 	var fe *fiber.Error
 	var de *models.DeniedError
 	var ve *models.ValidationError
@@ -45,11 +47,12 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again."
 }
 
-// ErrorHandler is the one place errors become pages (or JSON under /api):
+// ErrorHandler is the one place errors become pages (the JSON API answers
+// its own, through handlers/api's Errors, with the same StatusOf):
 // typed service errors get their status, anything else a 500 with the
 // request id and no internals (but template errors in development).
 func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
-	status, msg := statusOf(err)
+	status, msg := StatusOf(err)
 	if status >= 500 {
 		h.Log.ErrorContext(c.UserContext(), "request failed",
 			"err", err, "method", c.Method(), "path", LogPath(c.Path()), "request_id", requestID(c))
@@ -57,13 +60,6 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 	var le *models.LockedError
 	if errors.As(err, &le) {
 		c.Set(fiber.HeaderRetryAfter, retrySeconds(le.RetryAfter))
-	}
-	if strings.HasPrefix(c.Path(), "/api/") {
-		if status == http.StatusNotFound {
-			msg = "Not found."
-		}
-		fields, _ := fieldErrors(err) // 422 and 409 name their fields
-		return apiError(c, status, msg, fields)
 	}
 	detail := ""
 	var te *TemplateError
@@ -95,22 +91,8 @@ func retrySeconds(d time.Duration) string {
 	return itoa(s)
 }
 
-// apiError answers the JSON error shape of SPEC §5.
-func apiError(c *fiber.Ctx, status int, msg string, fields map[string]string) error {
-	code := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
-	body := fiber.Map{"error": fiber.Map{"code": code, "message": msg, "fields": fields}, "meta": apiMeta(c)}
-	return c.Status(status).JSON(body)
-}
-
-func apiMeta(c *fiber.Ctx) fiber.Map {
-	return fiber.Map{"requestId": requestID(c), "timestamp": time.Now().UTC().Format(time.RFC3339)}
-}
-
 // TooManyRequests is the limiters' answer: a 429 page (the limiter has set Retry-After).
 func (h *Handler) TooManyRequests(c *fiber.Ctx) error {
-	if strings.HasPrefix(c.Path(), "/api/") {
-		return apiError(c, http.StatusTooManyRequests, "Too many requests. Try again later.", nil)
-	}
 	return h.render(c, "errors/error", Page{Title: "Too many requests", Status: http.StatusTooManyRequests, Data: fiber.Map{
 		"Status": http.StatusTooManyRequests,
 		"Message": "Too many attempts from your network. Wait " + c.GetRespHeader(fiber.HeaderRetryAfter) +
@@ -128,3 +110,8 @@ func LogPath(p string) string {
 	}
 	return p
 }
+
+// FieldErrors extracts the per-field messages of a validation or conflict
+// error (for a form, or the JSON API's "fields"); ok is false for any
+// other error.
+func FieldErrors(err error) (map[string]string, bool) { return fieldErrors(err) }

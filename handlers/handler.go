@@ -18,7 +18,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 	"github.com/webmin/webmin/oauth"
 )
@@ -32,6 +31,14 @@ type Options struct {
 	Version      string
 }
 
+// Mailer is what the pages need of the mail queue; app/mailer implements
+// it and app wires it in.
+type Mailer interface {
+	Send(models.MailRequest) // queue a message; never waits for delivery
+	Transport() string       // models.TransportSMTP or TransportOutbox
+	SMTPAddress() string     // the SMTP server's address, "" without one
+}
+
 // Handler carries the dependencies of every HTTP handler.
 type Handler struct {
 	Users     *models.Service
@@ -41,7 +48,7 @@ type Handler struct {
 	Log       *slog.Logger
 	Opts      Options
 	// Mail queues the site's e-mail (confirmation, reset); see mail_flows.go.
-	Mail *mailer.Mailer
+	Mail Mailer
 
 	// AfterRegister runs after a self-registration that needs its e-mail
 	// confirmed (the mail flows send the link); nil does nothing.
@@ -83,11 +90,7 @@ func actor(c *fiber.Ctx) models.Actor {
 }
 
 func meta(c *fiber.Ctx) models.Meta {
-	m := models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
-	if k, ok := c.Locals(localAPIKey).(*models.APIKey); ok {
-		m.Via = "API key " + k.Prefix
-	}
-	return m
+	return models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
 }
 
 // Page is what a handler adds to the data every page gets.

@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -107,56 +105,4 @@ func (h *Handler) UnlinkUserIdentity(c *fiber.Ctx) error {
 	}
 	flash(c, "success", "Identity unlinked.")
 	return redirect(c, back)
-}
-
-// apiIdentity is a linked identity in the JSON API.
-type apiIdentity struct {
-	ID         int64      `json:"id"`
-	Provider   string     `json:"provider"`
-	Subject    string     `json:"subject"`
-	Email      string     `json:"email,omitempty"`
-	Name       string     `json:"name"`
-	Avatar     string     `json:"avatar"`
-	LinkedAt   time.Time  `json:"linked_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-}
-
-func toAPIIdentity(id models.Identity) apiIdentity {
-	return apiIdentity{ID: id.ID, Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name,
-		Avatar: id.Avatar, LinkedAt: id.LinkedAt.UTC(), LastUsedAt: utc(id.LastUsedAt)}
-}
-
-// APIListIdentities is GET /api/v1/users/:id/identities: the account's
-// linked identities (its own, or staff; e-mail addresses as for accounts).
-func (h *Handler) APIListIdentities(c *fiber.Ctx) error {
-	uid, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	ids, err := h.Users.Identities(c.UserContext(), actor(c), uid)
-	if err != nil {
-		return err
-	}
-	out := make([]apiIdentity, len(ids))
-	for i, id := range ids {
-		out[i] = toAPIIdentity(id)
-	}
-	return apiOne(c, http.StatusOK, out)
-}
-
-// APIUnlinkIdentity is DELETE /api/v1/users/:id/identities/:identity: 204,
-// or 403 for the account's last way to sign in.
-func (h *Handler) APIUnlinkIdentity(c *fiber.Ctx) error {
-	uid, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	id, err := paramID(c, "identity")
-	if err != nil {
-		return err
-	}
-	if err := h.Users.UnlinkIdentity(c.UserContext(), actor(c), uid, id); err != nil {
-		return err
-	}
-	return c.SendStatus(http.StatusNoContent)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -30,7 +29,7 @@ const (
 // SendConfirmation is the AfterRegister hook: a new account in
 // REGISTRATION=confirm mode gets its confirmation link.
 func (h *Handler) SendConfirmation(c *fiber.Ctx, u *models.User) {
-	h.Mail.Send(mailer.Request{Kind: models.MailConfirm, UserID: u.ID, By: models.Actor{User: u, Meta: meta(c)}})
+	h.Mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: u.ID, By: models.Actor{User: u, Meta: meta(c)}})
 }
 
 // Confirm follows a confirmation link (GET /confirm/:token): a new
@@ -48,7 +47,7 @@ func (h *Handler) Confirm(c *fiber.Ctx) error {
 	u := res.User
 	me := Me(c)
 	if res.Purpose == models.TokenEmail {
-		h.Mail.Send(mailer.Request{Kind: models.MailEmailChanged, UserID: u.ID, OldEmail: res.OldEmail,
+		h.Mail.Send(models.MailRequest{Kind: models.MailEmailChanged, UserID: u.ID, OldEmail: res.OldEmail,
 			NewEmail: u.EmailAddress(), By: models.Actor{User: u, Meta: meta(c)}})
 		flash(c, "success", "Your e-mail address is now "+u.EmailAddress()+".")
 		if me != nil && me.ID == u.ID {
@@ -69,7 +68,7 @@ func (h *Handler) Confirm(c *fiber.Ctx) error {
 // whether the account exists.
 func (h *Handler) ResendConfirmation(c *fiber.Ctx) error {
 	if login := strings.TrimSpace(c.FormValue("login")); login != "" && len(login) <= 254 {
-		h.Mail.Send(mailer.Request{Kind: models.MailConfirm, Login: login, By: actor(c)})
+		h.Mail.Send(models.MailRequest{Kind: models.MailConfirm, Login: login, By: actor(c)})
 	}
 	return redirect(c, "/confirm/sent")
 }
@@ -98,7 +97,7 @@ func (h *Handler) Forgot(c *fiber.Ctx) error {
 				"Errors": map[string]string{"email": "Enter the e-mail address of your account."},
 			}})
 	}
-	h.Mail.Send(mailer.Request{Kind: models.MailReset, Email: email, By: actor(c)})
+	h.Mail.Send(models.MailRequest{Kind: models.MailReset, Email: email, By: actor(c)})
 	return redirect(c, "/password/forgot/sent")
 }
 
@@ -207,7 +206,7 @@ func (h *Handler) ChangeSettingsByMail(c *fiber.Ctx, p models.ProfilePatch) erro
 		flash(c, "success", "Your settings are saved.")
 		return redirect(c, "/settings")
 	}
-	h.Mail.Send(mailer.Request{Kind: models.MailEmailChange, UserID: me.ID, NewEmail: newEmail, By: actor(c)})
+	h.Mail.Send(models.MailRequest{Kind: models.MailEmailChange, UserID: me.ID, NewEmail: newEmail, By: actor(c)})
 	_ = h.Users.Record(c.UserContext(), actor(c), models.EvEmailChangeRequest, &me.ID, "")
 	flash(c, "info", "We sent a confirmation link to "+newEmail+". Your e-mail address changes when you open it; until then it stays "+
 		orNone(me.EmailAddress())+".")
@@ -224,57 +223,40 @@ func orNone(s string) string {
 // SendUserReset is the console's "send a password reset" (POST
 // /admin/users/:id/reset).
 func (h *Handler) SendUserReset(c *fiber.Ctx) error {
-	return h.adminMail(c, models.ActSendReset, models.MailReset, models.EvMailSendReset)
+	return h.adminMail(c, models.MailReset)
 }
 
 // ResendUserConfirmation is the console's "resend confirmation" (POST
 // /admin/users/:id/resend).
 func (h *Handler) ResendUserConfirmation(c *fiber.Ctx) error {
-	return h.adminMail(c, models.ActConfirm, models.MailConfirm, models.EvMailResendConfirm)
+	return h.adminMail(c, models.MailConfirm)
 }
 
-func (h *Handler) adminMail(c *fiber.Ctx, act models.Action, kind, event string) error {
+func (h *Handler) adminMail(c *fiber.Ctx, kind string) error {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	u, err := h.Users.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := models.Authorize(Me(c), act, u); err != nil {
-		return err
-	}
 	back := "/admin/users/" + strconv.FormatInt(id, 10)
+	u, err := h.Users.AdminMail(c.UserContext(), actor(c), id, kind)
+	var ce *models.ConflictError
+	var le *models.LockedError
+	switch {
+	case errors.As(err, &ce):
+		flash(c, "error", ce.Message)
+		return redirect(c, back)
+	case errors.As(err, &le):
+		flash(c, "error", "This account was already sent "+itoa(models.MailPerAccountPerHour)+
+			" such messages in the last hour. Try again later.")
+		return redirect(c, back)
+	case err != nil:
+		return err
+	}
+	h.Mail.Send(models.MailRequest{Kind: kind, UserID: u.ID, By: actor(c)})
 	what := "A password reset link"
 	if kind == models.MailConfirm {
 		what = "A new confirmation link"
 	}
-	switch {
-	case u.EmailAddress() == "":
-		flash(c, "error", u.Username+" has no e-mail address to send a link to.")
-		return redirect(c, back)
-	case u.Type == models.TypeBanned || u.Type == models.TypeDeleted:
-		flash(c, "error", "A banned or deleted account can't be sent a link; unban or restore it first.")
-		return redirect(c, back)
-	case kind == models.MailConfirm && u.Type != models.TypeInactive && u.EmailVerifiedAt != nil:
-		flash(c, "info", u.Username+"'s e-mail address is already confirmed.")
-		return redirect(c, back)
-	}
-	allowed, err := h.Users.MailAllowed(ctx, u.ID, kind)
-	if err != nil {
-		return err
-	}
-	if !allowed {
-		_ = h.Users.Record(ctx, actor(c), models.EvMailLimited, &u.ID,
-			kind+": at most "+itoa(models.MailPerAccountPerHour)+" an hour per account")
-		flash(c, "error", "This account was already sent "+itoa(models.MailPerAccountPerHour)+
-			" such messages in the last hour. Try again later.")
-		return redirect(c, back)
-	}
-	h.Mail.Send(mailer.Request{Kind: kind, UserID: u.ID, By: actor(c)})
-	_ = h.Users.Record(ctx, actor(c), event, &u.ID, "")
 	msg := what + " is on its way to " + u.EmailAddress() + "."
 	if h.Mail.Transport() == models.TransportOutbox {
 		msg = what + " for " + u.EmailAddress() + " is in the outbox (no mail server is set up)."

@@ -129,7 +129,7 @@ func (h *Handler) FinishOAuth(c *fiber.Ctx) error {
 			return h.oauthProblem(c, p, "denied")
 		}
 		h.Log.WarnContext(c.UserContext(), "sign-in provider error", "provider", p.Name, "error", e,
-			"description", clipText(c.Query("error_description"), 200), "request_id", requestID(c))
+			"description", strings.ToValidUTF8(truncate(c.Query("error_description"), 200), ""), "request_id", requestID(c))
 		return h.oauthProblem(c, p, "failed")
 	}
 	if !ok || st.Provider != p.Name || time.Now().Unix() > st.Expires ||
@@ -315,6 +315,13 @@ func (h *Handler) providerLabel(name string) string {
 		return p.Label
 	}
 	return name
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 func or(v, def string) string {

@@ -1,4 +1,4 @@
-package handlers
+package api
 
 import (
 	"net/http"
@@ -6,13 +6,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// APIStats is GET /api/v1/stats: the dashboard figures (total, per type
+// Stats is GET /api/v1/stats: the dashboard figures (total, per type
 // and role, online members and guests, sign-ups and sign-ins per day),
 // computed at most every few seconds (generated_at says when).
-func (h *Handler) APIStats(c *fiber.Ctx) error {
+func (h *Handler) Stats(c *fiber.Ctx) error {
 	st, err := h.Users.Stats(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return apiOne(c, http.StatusOK, st)
+	return one(c, http.StatusOK, st)
 }

@@ -1,4 +1,4 @@
-package handlers
+package api
 
 import (
 	"bytes"
@@ -20,10 +20,10 @@ import (
 
 // The JSON API's shapes (SPEC §5): one object is {"data": {...}, "meta"},
 // a list adds "pagination", an error is {"error": {code, message, fields},
-// "meta"} (see apiError in errors.go, where every error handler ends up).
+// "meta"} (see writeError in errors.go, where every error ends up).
 
-// apiDefaultLimit is the page size of the API's lists when none is asked for.
-const apiDefaultLimit = 20
+// defaultLimit is the page size of the API's lists when none is asked for.
+const defaultLimit = 20
 
 // apiPagination is the "pagination" object of a list.
 type apiPagination struct {
@@ -35,83 +35,45 @@ type apiPagination struct {
 	HasPrev    bool `json:"hasPrev"`
 }
 
-// apiOne answers one object.
-func apiOne(c *fiber.Ctx, status int, data any) error {
-	return c.Status(status).JSON(fiber.Map{"data": data, "meta": apiMeta(c)})
+// metaBody is the "meta" object of every answer.
+type metaBody struct {
+	RequestID string `json:"requestId"`
+	Timestamp string `json:"timestamp"`
 }
 
-// apiList answers one page of a list, each item drawn by show.
-func apiList[T, O any](c *fiber.Ctx, p models.Page[T], show func(*T) O) error {
+func metaOf(c *fiber.Ctx) metaBody {
+	return metaBody{RequestID: requestID(c), Timestamp: time.Now().UTC().Format(time.RFC3339)}
+}
+
+type oneBody[O any] struct {
+	Data O        `json:"data"`
+	Meta metaBody `json:"meta"`
+}
+
+type listBody[O any] struct {
+	Data       []O           `json:"data"`
+	Pagination apiPagination `json:"pagination"`
+	Meta       metaBody      `json:"meta"`
+}
+
+// one answers one object.
+func one[O any](c *fiber.Ctx, status int, data O) error {
+	return c.Status(status).JSON(oneBody[O]{Data: data, Meta: metaOf(c)})
+}
+
+// list answers one page of a list, each item drawn by show.
+func list[T, O any](c *fiber.Ctx, p models.Page[T], show func(*T) O) error {
 	data := make([]O, len(p.Items))
 	for i := range p.Items {
 		data[i] = show(&p.Items[i])
 	}
-	return c.Status(http.StatusOK).JSON(fiber.Map{
-		"data": data,
-		"pagination": apiPagination{Page: p.Page, Limit: p.Limit, TotalItems: p.Total,
+	return c.Status(http.StatusOK).JSON(listBody[O]{
+		Data: data,
+		Pagination: apiPagination{Page: p.Page, Limit: p.Limit, TotalItems: p.Total,
 			TotalPages: p.TotalPages(), HasNext: p.HasNext(), HasPrev: p.HasPrev()},
-		"meta": apiMeta(c),
+		Meta: metaOf(c),
 	})
 }
-
-// apiUser is an account as the API shows it: the REST seed's fields, plus
-// name and group. Email is left out when the viewer may not see it (and is
-// null when there is none); the account itself and admins also get the
-// private fields.
-type apiUser struct {
-	ID          int64          `json:"id"`
-	Username    string         `json:"username"`
-	Email       any            `json:"email,omitempty"`
-	Name        string         `json:"name"`
-	Level       int            `json:"level"`
-	Role        string         `json:"role"`
-	Type        int            `json:"type"`
-	TypeLabel   string         `json:"type_label"`
-	IsOnline    bool           `json:"is_online"`
-	Points      int64          `json:"points"`
-	CreatedAt   time.Time      `json:"created_at"`
-	LastLoginAt *time.Time     `json:"last_login_at"`
-	Avatar      string         `json:"avatar"`
-	Var         map[string]any `json:"var"`
-	Group       string         `json:"group"`
-	*apiUserPrivate
-}
-
-type apiUserPrivate struct {
-	UpdatedAt       time.Time  `json:"updated_at"`
-	LastSeenAt      *time.Time `json:"last_seen_at"`
-	EmailVerifiedAt *time.Time `json:"email_verified_at"`
-	LoginCount      int64      `json:"login_count"`
-}
-
-// apiUserFor draws u as viewer may see it.
-func (h *Handler) apiUserFor(viewer, u *models.User) apiUser {
-	out := apiUser{
-		ID: u.ID, Username: u.Username, Name: u.Name, Level: u.Level, Role: u.Role(),
-		Type: u.Type, TypeLabel: u.TypeLabel(), IsOnline: h.Users.IsOnline(u), Points: u.Points,
-		CreatedAt: u.CreatedAt.UTC(), LastLoginAt: utc(u.LastLoginAt), Avatar: u.Avatar, Var: u.Var, Group: u.Group,
-	}
-	if out.Var == nil {
-		out.Var = map[string]any{}
-	}
-	if models.CanSeeEmail(viewer, u) {
-		out.Email = u.Email // a nil *string shows as null
-		out.apiUserPrivate = &apiUserPrivate{UpdatedAt: u.UpdatedAt.UTC(), LastSeenAt: utc(u.LastSeenAt),
-			EmailVerifiedAt: utc(u.EmailVerifiedAt), LoginCount: u.LoginCount}
-	}
-	return out
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC()
-	return &v
-}
-
-// badRequest is a 400 with a message for the caller.
-func badRequest(msg string) error { return fiber.NewError(http.StatusBadRequest, msg) }
 
 // jsonBody is a request's JSON object, read one field at a time so that a
 // field left out is told apart from one sent as null, and so that each

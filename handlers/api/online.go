@@ -1,4 +1,4 @@
-package handlers
+package api
 
 import (
 	"time"
@@ -14,22 +14,22 @@ import (
 type apiVisitor struct {
 	Kind       string    `json:"kind"` // member or guest
 	UserID     *int64    `json:"user_id"`
-	User       *apiUser  `json:"user"`
+	User       *User     `json:"user"`
 	Page       string    `json:"page"`
 	LastSeenAt time.Time `json:"last_seen_at"`
 }
 
-// APIOnline is GET /api/v1/online: the visitors seen within the online
+// Online is GET /api/v1/online: the visitors seen within the online
 // window, newest first, filtered by id (an account), pageid (a page's
 // path), kind (members or guests); page and limit as in every list.
-func (h *Handler) APIOnline(c *fiber.Ctx) error {
+func (h *Handler) Online(c *fiber.Ctx) error {
 	q := &apiQuery{c: c, errs: map[string]string{}}
 	f := models.OnlineFilter{
 		UserID: int64(q.integer("id", 0, 1)),
 		PageID: q.text("pageid"),
 		Kind:   q.text("kind"),
 		Page:   q.integer("page", 1, 1),
-		Limit:  q.integer("limit", apiDefaultLimit, 1),
+		Limit:  q.integer("limit", defaultLimit, 1),
 	}
 	switch f.Kind {
 	case "", "members", "guests":
@@ -44,12 +44,12 @@ func (h *Handler) APIOnline(c *fiber.Ctx) error {
 		return err
 	}
 	me := Me(c)
-	return apiList(c, page, func(p *models.Presence) apiVisitor {
+	return list(c, page, func(p *models.Presence) apiVisitor {
 		v := apiVisitor{Kind: "guest", Page: p.Page, LastSeenAt: p.LastSeenAt.UTC()}
 		if p.UserID != nil {
 			v.Kind, v.UserID = "member", p.UserID
 			if p.User != nil && p.User.ID != 0 {
-				u := h.apiUserFor(me, p.User)
+				u := h.userFor(me, p.User)
 				v.User = &u
 			}
 		}

@@ -1,4 +1,4 @@
-package handlers
+package api
 
 import (
 	"net/http"
@@ -13,11 +13,11 @@ import (
 // the words of SPEC §2.
 var apiTypes = map[string]string{"1": "active", "2": "blocked", "3": "inactive", "4": "deleted", "banned": "blocked"}
 
-// APIListUsers is GET /api/v1/users: the filter of SPEC §2 as query
+// ListUsers is GET /api/v1/users: the filter of SPEC §2 as query
 // parameters (type, level, role, search, sort, page, limit; limit 20 by
 // default, at most 100). Below staff, deleted accounts are left out; below
 // admin, e-mail addresses are, and the search doesn't look at them.
-func (h *Handler) APIListUsers(c *fiber.Ctx) error {
+func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	q := &apiQuery{c: c, errs: map[string]string{}}
 	f := models.Filter{
 		Type:   q.text("type"),
@@ -26,7 +26,7 @@ func (h *Handler) APIListUsers(c *fiber.Ctx) error {
 		Sort:   q.text("sort"),
 		Group:  q.text("group"),
 		Page:   q.integer("page", 1, 1),
-		Limit:  q.integer("limit", apiDefaultLimit, 1),
+		Limit:  q.integer("limit", defaultLimit, 1),
 	}
 	if w, ok := apiTypes[f.Type]; ok {
 		f.Type = w
@@ -43,36 +43,30 @@ func (h *Handler) APIListUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return apiList(c, page, func(u *models.User) apiUser { return h.apiUserFor(me, u) })
+	return list(c, page, func(u *models.User) User { return h.userFor(me, u) })
 }
 
-// APIGetMe is GET /api/v1/users/me: the account the key acts as.
-func (h *Handler) APIGetMe(c *fiber.Ctx) error {
+// GetMe is GET /api/v1/users/me: the account the key acts as.
+func (h *Handler) GetMe(c *fiber.Ctx) error {
 	me := Me(c)
-	return apiOne(c, http.StatusOK, h.apiUserFor(me, me))
+	return one(c, http.StatusOK, h.userFor(me, me))
 }
 
-// APIGetUser is GET /api/v1/users/:id. A deleted account is a 404 below staff.
-func (h *Handler) APIGetUser(c *fiber.Ctx) error {
-	id, err := paramID(c, "id")
+// GetUser is GET /api/v1/users/:id, where :id is an id, a username or
+// (for admins) an e-mail address. A deleted account is a 404 below staff.
+func (h *Handler) GetUser(c *fiber.Ctx) error {
+	me := Me(c)
+	u, err := h.Users.FindAs(c.UserContext(), me, c.Params("id"))
 	if err != nil {
 		return err
 	}
-	u, err := h.Users.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	me := Me(c)
-	if !models.CanSeeAccount(me, u) {
-		return models.ErrNotFound
-	}
-	return apiOne(c, http.StatusOK, h.apiUserFor(me, u))
+	return one(c, http.StatusOK, h.userFor(me, u))
 }
 
-// APICreateUser is POST /api/v1/users: username and password required;
+// CreateUser is POST /api/v1/users: username and password required;
 // email, name, level (the default level when left out), type (1 Active by
 // default), avatar, group and var optional. 201 with the new account.
-func (h *Handler) APICreateUser(c *fiber.Ctx) error {
+func (h *Handler) CreateUser(c *fiber.Ctx) error {
 	me := Me(c)
 	if err := models.Authorize(me, models.ActCreate, nil); err != nil {
 		return err // before reading a body this key may not send
@@ -107,14 +101,14 @@ func (h *Handler) APICreateUser(c *fiber.Ctx) error {
 		return err
 	}
 	c.Location("/api/v1/users/" + strconv.FormatInt(u.ID, 10))
-	return apiOne(c, http.StatusCreated, h.apiUserFor(me, u))
+	return one(c, http.StatusCreated, h.userFor(me, u))
 }
 
-// APIUpdateUser is PATCH /api/v1/users/:id: only the fields sent change
+// UpdateUser is PATCH /api/v1/users/:id: only the fields sent change
 // (username, email, name, password, level, type, points — or point, as
 // the REST seed spells it —, avatar, group, var). email, name, avatar and
 // group may be null to clear them; a var key set to null is removed.
-func (h *Handler) APIUpdateUser(c *fiber.Ctx) error {
+func (h *Handler) UpdateUser(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return err
@@ -153,19 +147,27 @@ func (h *Handler) APIUpdateUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return apiOne(c, http.StatusOK, h.apiUserFor(Me(c), u))
+	return one(c, http.StatusOK, h.userFor(Me(c), u))
 }
 
-// APIDeleteUser is DELETE /api/v1/users/:id: a soft delete (type 4), for
-// admins, on accounts below their level. 200 with the deleted account.
-func (h *Handler) APIDeleteUser(c *fiber.Ctx) error {
+// DeleteUser is DELETE /api/v1/users/:id: a soft delete (type 4), for
+// admins, on accounts below their level; 200 with the deleted account.
+// With ?purge=true, a superadmin erases an already deleted account (204).
+func (h *Handler) DeleteUser(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return err
+	}
+	purge, err := boolQuery(c, "purge")
+	if err != nil {
+		return err
+	}
+	if purge {
+		return h.purge(c, id)
 	}
 	u, err := h.Users.Delete(c.UserContext(), actor(c), id)
 	if err != nil {
 		return err
 	}
-	return apiOne(c, http.StatusOK, h.apiUserFor(Me(c), u))
+	return one(c, http.StatusOK, h.userFor(Me(c), u))
 }
