@@ -242,8 +242,11 @@ func TestOAuthNeverLinksSilently(t *testing.T) {
 			t.Fatalf("linked or made an account silently: %+v", ids)
 		}
 
-		// Link by signing in: the password first, then the provider.
-		c := env.SignedIn("ada")
+		// Link by signing in, as the page offers: the password first
+		// (with next=/auth/oidc), then the provider links.
+		c := env.Client()
+		want303(t, c.Post("/login", url.Values{"login": {"ada"}, "password": {apptest.Password}, "next": {"/auth/oidc"}}),
+			"/auth/oidc", "password sign-in on the way to linking")
 		p.oidc.SignInAs(&oauthtest.Person{Subject: "9001", Email: "ada@example.com", EmailVerified: true})
 		want303(t, signInWith(t, c, "oidc", ""), "/settings/security", "link after signing in")
 		res := c.Get("/settings/security")

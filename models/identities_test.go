@@ -187,12 +187,25 @@ func TestLinkAndUnlinkIdentityRules(t *testing.T) {
 				t.Fatalf("the last way in was unlinked: %v", err)
 			}
 		}
+		// Purging an account takes its identities: the person may sign up again.
+		if _, err := e.svc.Delete(e.ctx, models.System, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Purge(e.ctx, models.System, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.SignInWithIdentity(e.ctx, models.Meta{}, profile("newbie", "", false)); !errors.Is(err, models.ErrIdentityUnknown) {
+			t.Fatalf("a purged account's identity: %v", err)
+		}
+		if _, err := e.svc.SignUpWithIdentity(e.ctx, models.Meta{}, profile("newbie", "newbie@example.org", true), models.RegistrationOpen, ""); err != nil {
+			t.Fatalf("signing up again after a purge: %v", err)
+		}
 		var events []models.Event
 		if err := db.NewSelect().Model(&events).Where("action IN (?)", bun.In([]string{models.EvIdentityLink, models.EvIdentityUnlink})).Scan(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(events) != 4 { // ada link, boss link, ada unlink, newbie link
-			t.Fatalf("link/unlink events: %d, want 4", len(events))
+		if len(events) != 5 { // ada link, boss link, ada unlink, newbie link twice
+			t.Fatalf("link/unlink events: %d, want 5", len(events))
 		}
 	})
 }
