@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -73,6 +75,20 @@ func TestBrowserSignInWithProvider(t *testing.T) {
 	jane.wantStatus("sign in again", jane.click("dashboard-returning", `a[data-provider="oidc"]`), 200)
 	jane.wantPath("/dashboard")
 	jane.wantFlash("success", "Welcome back, Jane Doe!")
+
+	// The console's account page lists the identity; an admin may unlink it
+	// (not here: it is jane's only way in, so the page says so).
+	s.User("root", 10)
+	jd, err := s.Users.GetByUsername(context.Background(), "jane.doe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := s.openBrowser("admin")
+	admin.signIn("root", apptest.Password, "/dashboard")
+	admin.wantStatus("console account page", admin.open("console-identities", "/admin/users/"+strconv.FormatInt(jd.ID, 10)), 200)
+	if admin.count(`#user-identities tr.identity-row[data-provider="oidc"]`) != 1 {
+		admin.fail("the console doesn't list jane's identity")
+	}
 
 	phone := s.openBrowser("phone")
 	phone.emulatePhone()

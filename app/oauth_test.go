@@ -329,8 +329,9 @@ func TestOAuthUnlinkRules(t *testing.T) {
 		}
 		wantCode(t, mod.Post(adminUnlink, nil), http.StatusForbidden, "moderator unlinks")
 		admin := env.SignedIn("admin")
-		if page := admin.Get("/admin/users/" + strconv.FormatInt(u.ID, 10)); !strings.Contains(page.Body, "identity-unlink-form") {
-			t.Fatal("admin sees no unlink button")
+		if page := admin.Get("/admin/users/" + strconv.FormatInt(u.ID, 10)); strings.Contains(page.Body, "identity-unlink-form") ||
+			!strings.Contains(page.Text(), "its last identity can't be unlinked") {
+			t.Fatal("admin is offered to unlink the last way in")
 		}
 		want303(t, admin.Post(adminUnlink, nil), "/admin/users/"+strconv.FormatInt(u.ID, 10), "admin unlinks the last way in")
 		if len(identitiesOf(t, env, u.ID)) != 1 {
@@ -348,6 +349,9 @@ func TestOAuthUnlinkRules(t *testing.T) {
 		wantAPIError(t, api.API(http.MethodDelete, apiDelete, key, nil), http.StatusForbidden, "")
 		if _, err := env.Users.SetPassword(ctx, models.System, u.ID, "a brand new password"); err != nil {
 			t.Fatal(err)
+		}
+		if page := admin.Get("/admin/users/" + strconv.FormatInt(u.ID, 10)); !strings.Contains(page.Body, "identity-unlink-form") {
+			t.Fatal("with a password set, admin sees no unlink button")
 		}
 		if res := api.API(http.MethodDelete, apiDelete, key, nil); res.StatusCode != http.StatusNoContent {
 			t.Fatalf("API unlink with a password set: %d %s", res.StatusCode, res.Body)
