@@ -39,6 +39,7 @@ type Config struct {
 	TrustedProxies []string      // TRUSTED_PROXIES: comma-separated addresses/CIDRs whose X-Forwarded-For is believed
 	DefaultLevel   int           // DEFAULT_LEVEL (1): level given at self-registration
 	APIRateLimit   int           // API_RATE_LIMIT (300): requests per minute per API key
+	Require2FA     int           // REQUIRE_2FA_LEVEL (0 = unset): accounts at or above it set up two-factor before using the console
 
 	// OAuth is OAUTH_PROVIDERS with each provider's OAUTH_N_* settings (see oauth.Load).
 	OAuth []oauth.Config
@@ -123,6 +124,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("API_RATE_LIMIT: %q must be a number of requests per minute (1 or more)", v))
 		}
 		c.APIRateLimit = n
+	}
+	if v := getenv("REQUIRE_2FA_LEVEL"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil || l < 1 || l > 10 {
+			errs = append(errs, fmt.Errorf("REQUIRE_2FA_LEVEL: %q must be a level from 1 to 10 (or unset)", v))
+		}
+		c.Require2FA = l
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/webmin/webmin/app"
 	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models"
@@ -330,7 +332,7 @@ func TestOAuthUnlinkRules(t *testing.T) {
 		wantCode(t, mod.Post(adminUnlink, nil), http.StatusForbidden, "moderator unlinks")
 		admin := env.SignedIn("admin")
 		if page := admin.Get("/admin/users/" + strconv.FormatInt(u.ID, 10)); strings.Contains(page.Body, "identity-unlink-form") ||
-			!strings.Contains(page.Text(), "its last identity can't be unlinked") {
+			!strings.Contains(page.Text(), "no password or passkey: its last identity can't be unlinked") {
 			t.Fatal("admin is offered to unlink the last way in")
 		}
 		want303(t, admin.Post(adminUnlink, nil), "/admin/users/"+strconv.FormatInt(u.ID, 10), "admin unlinks the last way in")
@@ -551,7 +553,7 @@ func TestOAuthAccountSetsFirstPassword(t *testing.T) {
 			t.Fatalf("settings of an account without a password:\n%s", res.Body)
 		}
 		want303(t, c.Post("/settings/password", url.Values{"password": {"my first password"}}), "/settings", "first password")
-		c.Post("/logout", nil)
+		c = env.Client()
 		c.SignIn("jane.doe", "my first password")
 		if res := c.Get("/settings"); !strings.Contains(res.Body, `name="current_password"`) {
 			t.Fatal("once set, the current password is asked for")
@@ -559,5 +561,42 @@ func TestOAuthAccountSetsFirstPassword(t *testing.T) {
 		if res := c.Post("/settings/password", url.Values{"password": {"another password"}}); res.StatusCode != http.StatusUnprocessableEntity {
 			t.Fatalf("changed the password without the current one: %d", res.StatusCode)
 		}
+	})
+}
+
+// An identity is the first factor only: an account with two-factor on
+// gives its code after the provider, and lands on the page it asked for.
+func TestOAuthSignInWithTwoFactor(t *testing.T) {
+	eachDBWith(t, "", func(t *testing.T, env *apptest.Env, p providers) {
+		ctx := context.Background()
+		p.oidc.SignInAs(jane())
+		c := env.Client()
+		want303(t, signInWith(t, c, "oidc", ""), "/dashboard", "sign-up")
+		u, _ := env.Users.GetByUsername(ctx, "jane.doe")
+		setup, err := env.Users.BeginTOTP(ctx, models.Actor{User: u}, "Webmin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.GenerateCode(setup.Secret, env.Clock.Now())
+		if _, err := env.Users.ConfirmTOTP(ctx, models.Actor{User: u}, code); err != nil {
+			t.Fatal(err)
+		}
+
+		c = env.Client()
+		p.oidc.SignInAs(jane())
+		want303(t, signInWith(t, c, "oidc", "/settings/security"), "/login/2fa", "identity sign-in with two-factor on")
+		if res := c.Get("/dashboard"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("signed in before the second factor: %d", res.StatusCode)
+		}
+		if res := c.Post("/login/2fa", url.Values{"code": {"000000"}}); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a wrong code: %d", res.StatusCode)
+		}
+		env.Clock.Advance(31 * time.Second) // the next code: each works once
+		code, _ = totp.GenerateCode(setup.Secret, env.Clock.Now())
+		want303(t, c.Post("/login/2fa", url.Values{"code": {code}}), "/settings/security", "second factor after the identity")
+		if res := c.Get("/settings/security"); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `data-provider="oidc"`) {
+			t.Fatalf("security page after two-factor: %d", res.StatusCode)
+		}
+		wantEvents(t, env, u.ID, models.EvLogin)
 	})
 }

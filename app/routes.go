@@ -17,7 +17,7 @@ import (
 // Order matters in Fiber: a Use (or a Group with middleware) applies to
 // every route registered after it whose path it prefixes, so the machine
 // endpoints come first, then the page middleware, then the pages.
-func (s *Server) routes(csrf fiber.Handler) {
+func (s *Server) routes() {
 	h := s.Handler
 	app := s.Fiber
 
@@ -63,8 +63,9 @@ func (s *Server) routes(csrf fiber.Handler) {
 	v1.Delete("/users/:id/identities/:identity", a.UnlinkIdentity)
 	v1.Use(a.NotFound)
 
-	// Pages: the session (Me), the CSRF check and token, presence.
-	app.Use(h.LoadSession, csrf, h.TrackPresence)
+	// Pages: the session (Me), the CSRF check and token (bound to the
+	// session), presence.
+	app.Use(h.LoadSession, h.CheckCSRF, h.TrackPresence)
 
 	signedIn := h.RequireSignedIn
 	adminOnly := h.RequireLevel(models.LevelAdmin)
@@ -79,6 +80,10 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/", h.Home)
 	app.Get("/login", h.ShowLogin)
 	app.Post("/login", failedLogins, h.Login)
+	app.Get("/login/2fa", h.ShowSecondFactor) // after a right password, for accounts with two-factor
+	app.Post("/login/2fa", failedLogins, h.SecondFactor)
+	app.Post("/login/passkey/options", h.PasskeyLoginOptions) // JSON for static/js/passkeys.js
+	app.Post("/login/passkey", failedLogins, h.PasskeyLogin)
 	app.Get("/register", h.ShowRegister)
 	app.Post("/register", signups, h.Register)
 	app.Post("/logout", h.Logout)
@@ -100,8 +105,17 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Post("/settings", signedIn, h.SaveSettings)
 	app.Post("/settings/password", signedIn, h.ChangePassword)
 	app.Post("/settings/sessions/revoke", signedIn, h.RevokeSessions)
-	app.Get("/settings/security", signedIn, h.ShowSecurity) // linked identities
-	app.Post("/settings/identities/:identity/unlink", signedIn, h.UnlinkOwnIdentity)
+	app.Get("/settings/sessions", signedIn, h.ShowSessions) // devices signed in, this one marked
+	app.Post("/settings/sessions/:sid/revoke", signedIn, h.RevokeSession)
+	app.Get("/settings/security", signedIn, h.ShowSecurity) // two-factor, recovery codes, passkeys
+	app.Post("/settings/security/totp", signedIn, h.BeginTOTP)
+	app.Post("/settings/security/totp/confirm", signedIn, h.ConfirmTOTP)
+	app.Post("/settings/security/totp/disable", signedIn, h.DisableTOTP)
+	app.Post("/settings/security/passkeys/options", signedIn, h.PasskeyOptions) // JSON for static/js/passkeys.js
+	app.Post("/settings/security/passkeys", signedIn, h.AddPasskey)
+	app.Post("/settings/security/passkeys/:pid/rename", signedIn, h.RenamePasskey)
+	app.Post("/settings/security/passkeys/:pid/remove", signedIn, h.RemovePasskey)
+	app.Post("/settings/identities/:identity/unlink", signedIn, h.UnlinkOwnIdentity) // linked sign-in providers, listed in /settings/security
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.
@@ -135,6 +149,8 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Post("/users/:id/password", adminOnly, h.SetUserPassword)
 	staff.Post("/users/:id/confirm", adminOnly, h.ConfirmUserEmail)
 	staff.Post("/users/:id/sessions/revoke", h.RevokeUserSessions)       // anyone on their own account; admins on lower levels
+	staff.Post("/users/:id/sessions/:sid/revoke", h.RevokeUserSession)   // one session; same rule
+	staff.Post("/users/:id/mfa/reset", adminOnly, h.ResetUserMFA)        // turn two-factor off, on lower levels
 	staff.Post("/users/:id/reset", adminOnly, h.SendUserReset)           // e-mail a password reset link
 	staff.Post("/users/:id/resend", adminOnly, h.ResendUserConfirmation) // e-mail the confirmation link again
 	staff.Post("/users/:id/identities/:identity/unlink", adminOnly, h.UnlinkUserIdentity)

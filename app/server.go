@@ -17,7 +17,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/etag"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
@@ -78,6 +77,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 			BaseURL:      cfg.BaseURL,
 			Registration: cfg.Registration,
 			Development:  cfg.Development(),
+			Require2FA:   cfg.Require2FA,
 			Version:      Version,
 		},
 	}
@@ -92,6 +92,9 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		return nil, err
 	}
 	h.Mail = mail
+	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
+		return nil, err
+	}
 	h.Providers = oauth.New(cfg.OAuth, nil, nil)
 	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation
@@ -132,20 +135,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	}))
 	app.Use(compress.New())
 
-	tokens := &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour}
-	s.routes(csrf.New(csrf.Config{
-		KeyLookup:         "form:_csrf",
-		CookieName:        "wm_csrf",
-		CookieSameSite:    "Lax",
-		CookieSecure:      cfg.SecureCookies(),
-		CookieHTTPOnly:    true,
-		CookieSessionOnly: true,
-		Expiration:        7 * 24 * time.Hour,
-		Storage:           tokens,
-		KeyGenerator:      tokens.Generate,
-		ContextKey:        "csrf",
-		ErrorHandler:      h.CSRFDenied,
-	}))
+	h.CSRF = &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour, Secure: cfg.SecureCookies()}
+	s.routes()
 	return s, nil
 }
 
@@ -278,6 +269,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
+// prunePresence deletes, every hour, presence older than a day and
+// expired sessions.
 func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -290,6 +283,11 @@ func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger)
 				log.Warn("prune presence", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned presence", "rows", n)
+			}
+			if n, err := users.PruneSessions(ctx); err != nil {
+				log.Warn("prune sessions", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned expired sessions", "rows", n)
 			}
 		}
 	}

@@ -87,6 +87,12 @@ func TestEveryTemplateRenders(t *testing.T) {
 			t.Fatal(err)
 		}
 		member := env.SignedIn("ada")
+		env.User("tess", 1)
+		env.TurnOnMFA("tess")
+		halfway := env.Client()
+		if res := halfway.Post("/login", url.Values{"login": {"tess"}, "password": {apptest.Password}}); res.Location() != "/login/2fa" {
+			t.Fatalf("sign-in with two-factor: %d → %q", res.StatusCode, res.Location())
+		}
 		adaPath := "/admin/users/" + strconv.FormatInt(ada.ID, 10)
 		mallPath := "/admin/users/" + strconv.FormatInt(mallory.ID, 10)
 
@@ -140,6 +146,11 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "member/settings", client: member, method: http.MethodPost, path: "/settings/password", status: 422, marker: `field-error`,
 				form: url.Values{"current_password": {"wrong"}, "password": {"x"}}},
 			{template: "profile/show", client: member, path: "/profile/ada", status: 200, marker: `href="/settings"`},
+			{template: "member/sessions", client: member, path: "/settings/sessions", status: 200, marker: `data-current`},
+			{template: "member/security", client: member, path: "/settings/security", status: 200, marker: `id="totp-begin-form"`},
+			{template: "auth/second_factor", client: halfway, path: "/login/2fa", status: 200, marker: `name="code"`},
+			{template: "auth/second_factor", client: halfway, method: http.MethodPost, path: "/login/2fa", status: 401, marker: `flash-error`,
+				form: url.Values{"code": {"000000"}}},
 			{template: "errors/error", client: member, path: "/admin", status: 403, marker: `error-code`},
 
 			// The console

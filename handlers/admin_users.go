@@ -212,7 +212,7 @@ type userPageState struct {
 // template looks them up (Can.ban, Can.set_password…).
 var userActions = []models.Action{
 	models.ActEdit, models.ActBan, models.ActUnban, models.ActDelete, models.ActRestore, models.ActPurge,
-	models.ActSetPassword, models.ActSendReset, models.ActConfirm, models.ActRevokeSessions,
+	models.ActSetPassword, models.ActSendReset, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA,
 }
 
 func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error {
@@ -237,6 +237,18 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 	if err != nil {
 		return err
 	}
+	otherWayIn, err := h.Users.SignsInWithoutIdentity(ctx, u)
+	if err != nil {
+		return err
+	}
+	sessions, err := h.userSessions(c, u)
+	if err != nil {
+		return err
+	}
+	currentID := int64(0)
+	if cur := CurrentSession(c); cur != nil {
+		currentID = cur.ID
+	}
 	if st.Form == nil {
 		st.Form = userForm(u)
 		st.VarRows = varRows(u.Var)
@@ -260,6 +272,9 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 		"PurgeError":     st.PurgeError,
 		"LevelOptions":   levelOptions(me, u.Level),
 		"Identities":     h.identityRows(identities),
+		"OtherWayIn":     otherWayIn, // a password or passkey: the last identity may go
+		"Sessions":       sessions,
+		"CurrentID":      currentID,
 	}})
 }
 

@@ -38,8 +38,11 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
+	var second *models.SecondFactorError
 	switch {
 	case err == nil:
+	case errors.As(err, &second):
+		u = second.User
 	case errors.Is(err, models.ErrInvalidCredentials):
 		return h.render(c, tplLogin, Page{Title: "Sign in", Status: fiber.StatusUnauthorized, Data: fiber.Map{
 			"Form": form, "Error": "That username or e-mail and password don't match an account.",
@@ -56,17 +59,21 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	default:
 		return err // LockedError → 429 page with Retry-After
 	}
-	session(c).SignIn(u.ID, u.SessionVersion, c.FormValue("remember") != "")
-	h.forgetGuest(c)
-	flash(c, "success", "Welcome back, "+u.DisplayName()+"!")
-	return redirect(c, safeNext(next))
+	return h.completeSignIn(c, u, models.SignIn{Method: models.MethodPassword, Remember: c.FormValue("remember") != ""}, next)
 }
 
-// Logout ends the session.
+// Logout ends the session: its server-side record goes, so the cookie
+// stops working wherever it was copied to.
 func (h *Handler) Logout(c *fiber.Ctx) error {
-	if me := Me(c); me != nil {
-		h.Users.RecordLogout(c.UserContext(), actor(c))
-		_ = h.Users.ForgetVisitor(c.UserContext(), models.MemberVisitor(me.ID))
+	if rec := CurrentSession(c); rec != nil {
+		if err := h.Users.EndSession(c.UserContext(), actor(c), rec); err != nil {
+			return err
+		}
+		_ = h.Users.ForgetVisitor(c.UserContext(), models.MemberVisitor(rec.UserID))
+	} else if p := Pending(c); p != nil {
+		if err := h.Users.EndSession(c.UserContext(), models.Actor{Meta: meta(c)}, p); err != nil {
+			return err
+		}
 	}
 	session(c).SignOut()
 	flash(c, "info", "You are signed out.")
@@ -112,8 +119,9 @@ func (h *Handler) Register(c *fiber.Ctx) error {
 		flash(c, "info", "Almost done: we sent a confirmation link to "+u.EmailAddress()+". Open it to activate your account.")
 		return redirect(c, "/login")
 	}
-	session(c).SignIn(u.ID, u.SessionVersion, false)
-	h.forgetGuest(c)
+	if _, err := h.startSession(c, u, models.SignIn{Method: models.MethodSignup}); err != nil {
+		return err
+	}
 	flash(c, "success", "Welcome, "+u.Username+"!")
 	return redirect(c, "/dashboard")
 }
@@ -199,7 +207,9 @@ func (h *Handler) Setup(c *fiber.Ctx) error {
 		return err
 	}
 	h.SetupLink.use()
-	session(c).SignIn(u.ID, u.SessionVersion, false)
+	if _, err := h.startSession(c, u, models.SignIn{Method: models.MethodSignup}); err != nil {
+		return err
+	}
 	flash(c, "success", "Welcome, "+u.Username+"! You are the superadmin of this site.")
 	return redirect(c, "/admin")
 }

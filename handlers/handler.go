@@ -28,6 +28,7 @@ type Options struct {
 	BaseURL      string
 	Registration string // open, confirm or closed
 	Development  bool   // show template errors to the designer
+	Require2FA   int    // accounts at or above this level (0: none) set up two-factor before using the console
 	Version      string
 }
 
@@ -44,6 +45,7 @@ type Handler struct {
 	Users     *models.Service
 	Views     *html.Engine
 	Sessions  *Sessions
+	CSRF      *CSRFTokens
 	SetupLink *SetupToken
 	Log       *slog.Logger
 	Opts      Options
@@ -75,6 +77,8 @@ const (
 	localSession = "session"
 	localCSRF    = "csrf"
 	localVisitor = "visitor"
+	localAuth    = "auth"    // the *models.Session of a signed-in request
+	localPending = "pending" // the *models.Session waiting for a second factor
 )
 
 // Me is the signed-in account of the request, or nil: the one way to read

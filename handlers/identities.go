@@ -8,9 +8,6 @@ import (
 	"github.com/webmin/webmin/models"
 )
 
-// Templates of this file.
-const tplSecurity = "member/security"
-
 // identityRow is one linked identity as the pages show it.
 type identityRow struct {
 	models.Identity
@@ -26,8 +23,9 @@ func (h *Handler) identityRows(ids []models.Identity) []identityRow {
 }
 
 // identitiesData is what partials/identities draws for the signed-in
-// account: its identities, the providers it may still link, and whether
-// it has a password (the last way in can't be unlinked).
+// account: its identities, the providers it may still link, whether it has
+// a password, and whether it has another way in (a password or a passkey:
+// without one the last identity can't be unlinked).
 func (h *Handler) identitiesData(c *fiber.Ctx) (fiber.Map, error) {
 	me := Me(c)
 	ids, err := h.Users.Identities(c.UserContext(), actor(c), me.ID)
@@ -44,22 +42,16 @@ func (h *Handler) identitiesData(c *fiber.Ctx) (fiber.Map, error) {
 			more = append(more, p)
 		}
 	}
+	other, err := h.Users.SignsInWithoutIdentity(c.UserContext(), me)
+	if err != nil {
+		return nil, err
+	}
 	return fiber.Map{
 		"Identities":  h.identityRows(ids),
 		"CanLink":     more,
 		"HasPassword": me.HasPassword(),
+		"OtherWayIn":  other,
 	}, nil
-}
-
-// ShowSecurity is the member's sign-in methods page (GET
-// /settings/security): linked identities and the providers to link.
-func (h *Handler) ShowSecurity(c *fiber.Ctx) error {
-	data, err := h.identitiesData(c)
-	if err != nil {
-		return err
-	}
-	data["Section"] = "settings"
-	return h.render(c, tplSecurity, Page{Title: "Security", Data: data})
 }
 
 // UnlinkOwnIdentity removes one of the member's identities (POST

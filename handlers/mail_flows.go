@@ -156,7 +156,14 @@ func (h *Handler) Reset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	session(c).SignIn(done.ID, done.SessionVersion, false)
+	rec, err := h.startSession(c, done, models.SignIn{Method: models.MethodLink})
+	if err != nil {
+		return err
+	}
+	if rec.Pending {
+		flash(c, "success", "Your password is changed and every other device has been signed out. Enter your code to finish signing in.")
+		return redirect(c, "/login/2fa")
+	}
 	flash(c, "success", "Your password is changed and you are signed in. Every other device has been signed out.")
 	return redirect(c, "/dashboard")
 }

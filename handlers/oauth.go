@@ -154,16 +154,9 @@ func (h *Handler) FinishOAuth(c *fiber.Ctx) error {
 	if err != nil {
 		return h.identitySignInFailed(c, p, err)
 	}
-	flash(c, "success", "Welcome back, "+u.DisplayName()+"!")
-	return h.completeIdentitySignIn(c, u, st.Next)
-}
-
-// completeIdentitySignIn ends every identity sign-in that got an account:
-// the one place to hand over to the second factor once accounts have one.
-func (h *Handler) completeIdentitySignIn(c *fiber.Ctx, u *models.User, next string) error {
-	session(c).SignIn(u.ID, u.SessionVersion, false)
-	h.forgetGuest(c)
-	return redirect(c, safeNext(next))
+	// The identity is the first factor: an account with two-factor on goes
+	// on to /login/2fa (with next kept), any other is signed in.
+	return h.completeSignIn(c, u, models.SignIn{Method: models.IdentityMethod(p.Name)}, st.Next)
 }
 
 func (h *Handler) linkIdentity(c *fiber.Ctx, p *oauth.Provider, st flowState, profile models.ProviderProfile) error {
@@ -207,8 +200,11 @@ func (h *Handler) signUpWithIdentity(c *fiber.Ctx, p *oauth.Provider, profile mo
 			". Open it, then sign in with "+p.Label+" again.")
 		return redirect(c, "/login")
 	}
+	if _, err := h.startSession(c, u, models.SignIn{Method: models.MethodSignup}); err != nil {
+		return err
+	}
 	flash(c, "success", "Welcome, "+u.Username+"!")
-	return h.completeIdentitySignIn(c, u, or(next, "/dashboard"))
+	return redirect(c, safeNext(next))
 }
 
 // identitySignInFailed answers the service's refusals in people's words.

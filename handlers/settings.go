@@ -51,7 +51,13 @@ func (h *Handler) ChangePassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	session(c).SignIn(u.ID, u.SessionVersion, false)
+	remember := false
+	if rec := CurrentSession(c); rec != nil {
+		remember = rec.Remember
+	}
+	if _, err := h.startSession(c, u, models.SignIn{Method: models.MethodRenewed, Remember: remember}); err != nil {
+		return err
+	}
 	flash(c, "success", "Your password is changed. Other devices have been signed out.")
 	return redirect(c, "/settings")
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // Login signs an account in by username or e-mail (any case) and password.
@@ -33,24 +35,17 @@ func (s *Service) Login(ctx context.Context, m Meta, login, password string) (*U
 	if err != nil {
 		return nil, err
 	}
-	if wait := s.locks.lockedFor(u.ID, s.opts.Now()); wait > 0 {
+	if err := s.signInLocked(u); err != nil {
 		s.hasher.Burn(ctx, password)
-		return nil, &LockedError{RetryAfter: wait}
+		return nil, err
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil && !errors.Is(err, errBadPHC) {
 		return nil, err
 	}
 	if !ok || u.Type == TypeDeleted {
-		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &u.ID, "wrong password")
-		if s.locks.fail(u.ID, s.opts.Now(), s.opts.LockAfter, s.opts.LockFor) {
-			_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginLocked, &u.ID,
-				"locked for "+s.opts.LockFor.String()+" after repeated failures")
-			return nil, &LockedError{RetryAfter: s.opts.LockFor}
-		}
-		return nil, ErrInvalidCredentials
+		return nil, s.signInFailed(ctx, m, u, "wrong password")
 	}
-	s.locks.reset(u.ID)
 	switch u.Type {
 	case TypeBanned:
 		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &u.ID, "banned")
@@ -59,25 +54,73 @@ func (s *Service) Login(ctx context.Context, m Meta, login, password string) (*U
 		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &u.ID, "e-mail not confirmed")
 		return nil, &NotConfirmedError{UserID: u.ID}
 	}
+	newHash := ""
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, password); err == nil {
+			newHash = h
+		}
+	}
+	if u.MFAEnabled {
+		// Only half way: the login is recorded, and the failures
+		// forgotten, once the second factor is right too.
+		if newHash != "" {
+			_, _ = s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).Set("password_hash = ?", newHash).Exec(ctx)
+		}
+		return nil, &SecondFactorError{User: u}
+	}
+	s.locks.reset(u.ID)
+	if err := s.recordLogin(ctx, m, u, MethodPassword, newHash); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// recordLogin writes a completed sign-in: last_login_at, login_count, the
+// address, the event (and a rehashed password, when newHash is set).
+func (s *Service) recordLogin(ctx context.Context, m Meta, u *User, method, newHash string) error {
 	now := s.now()
 	q := s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
 		Set("last_login_at = ?", now).
 		Set("login_count = login_count + 1").
 		Set("last_login_ip = ?", clip(m.IP, 64)).
 		Set("last_login_ua = ?", clip(m.UserAgent, 500))
-	if rehash {
-		if h, err := s.hasher.Hash(ctx, password); err == nil {
-			q.Set("password_hash = ?", h)
-		}
+	if newHash != "" {
+		q.Set("password_hash = ?", newHash)
 	}
 	if _, err := q.Exec(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	u.LastLoginAt = &now
 	u.LoginCount++
 	u.LastLoginIP, u.LastLoginUA = clip(m.IP, 64), clip(m.UserAgent, 500)
-	_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvLogin, &u.ID, "")
-	return u, nil
+	detail := ""
+	if method != MethodPassword {
+		detail = "with " + method
+	}
+	_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvLogin, &u.ID, detail)
+	return nil
+}
+
+// signInLocked answers a LockedError while the account may not try to
+// sign in (password or second factor) after repeated failures.
+func (s *Service) signInLocked(u *User) error {
+	if wait := s.locks.lockedFor(u.ID, s.opts.Now()); wait > 0 {
+		return &LockedError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// signInFailed counts one failed sign-in on the account, a wrong password
+// or a wrong second-factor code alike, and records it: ErrInvalidCredentials,
+// or a LockedError once the failures lock the account.
+func (s *Service) signInFailed(ctx context.Context, m Meta, u *User, why string) error {
+	_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &u.ID, why)
+	if s.locks.fail(u.ID, s.opts.Now(), s.opts.LockAfter, s.opts.LockFor) {
+		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginLocked, &u.ID,
+			"locked for "+s.opts.LockFor.String()+" after repeated failures")
+		return &LockedError{RetryAfter: s.opts.LockFor}
+	}
+	return ErrInvalidCredentials
 }
 
 // RecordLogout writes the sign-out event.
@@ -119,10 +162,15 @@ func (s *Service) ChangePassword(ctx context.Context, by Actor, current, next st
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
-		Set("password_hash = ?", hash).
-		Set("session_version = session_version + 1").
-		Set("updated_at = ?", s.now()).Exec(ctx); err != nil {
+	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
+			Set("password_hash = ?", hash).
+			Set("session_version = session_version + 1").
+			Set("updated_at = ?", s.now()).Exec(ctx); err != nil {
+			return err
+		}
+		return s.deleteSessions(ctx, tx, u.ID)
+	}); err != nil {
 		return nil, err
 	}
 	_ = s.record(ctx, s.db, by, EvPasswordChange, &u.ID, "")
@@ -141,15 +189,20 @@ func (s *Service) ResetPassword(ctx context.Context, m Meta, id int64, next stri
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", id).
-		Set("password_hash = ?", hash).
-		Set("session_version = session_version + 1").
-		Set("updated_at = ?", s.now()).Exec(ctx)
-	if err != nil {
+	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).
+			Set("password_hash = ?", hash).
+			Set("session_version = session_version + 1").
+			Set("updated_at = ?", s.now()).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return s.deleteSessions(ctx, tx, id)
+	}); err != nil {
 		return nil, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, ErrNotFound
 	}
 	s.locks.reset(id)
 	_ = s.record(ctx, s.db, Actor{Meta: m}, EvPasswordChange, &id, "reset by e-mail link")

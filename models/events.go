@@ -70,7 +70,8 @@ func (s *Service) eventsQuery(items *[]Event, f EventFilter) *bun.SelectQuery {
 var EventActions = []string{
 	EvSignup, EvLogin, EvLoginFailed, EvLoginLocked, EvLogout, EvCreate, EvUpdate,
 	EvBan, EvUnban, EvDelete, EvRestore, EvPurge, EvPassword, EvPasswordChange,
-	EvSessionsRevoke, EvConfirm, EvProfile,
+	EvSessionsRevoke, EvSessionRevoke, EvConfirm, EvProfile, EvMFAEnable, EvMFADisable, EvMFAReset,
+	EvRecoveryUsed, EvPasskeyAdd, EvPasskeyRemove,
 }
 
 // Record writes an event for callers outside the service's own actions

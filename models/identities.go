@@ -109,11 +109,12 @@ func (p *ProviderProfile) check() error {
 	return nil
 }
 
-// SignInWithIdentity signs in the account linked to the identity: the
-// same rules as a password sign-in (banned and unconfirmed accounts are
-// told so, deleted ones refused) and the same records (login event "with
-// PROVIDER", last_login_at, login_count). ErrIdentityUnknown when no
-// account is linked to it.
+// SignInWithIdentity finds the account linked to the identity, with the
+// rules of a password sign-in (banned and unconfirmed accounts are told
+// so, deleted ones refused), and notes the identity's use. The session
+// made with IdentityMethod records the login (event, last_login_at,
+// login_count), once the second factor is given when the account has one.
+// ErrIdentityUnknown when no account is linked to it.
 func (s *Service) SignInWithIdentity(ctx context.Context, m Meta, p ProviderProfile) (*User, error) {
 	p.normalize()
 	if err := p.check(); err != nil {
@@ -138,26 +139,19 @@ func (s *Service) SignInWithIdentity(ctx context.Context, m Meta, p ProviderProf
 		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &u.ID, "e-mail not confirmed, with "+p.Provider)
 		return nil, &NotConfirmedError{UserID: u.ID}
 	}
-	now := s.now()
 	if _, err := s.db.NewUpdate().Model((*Identity)(nil)).Where("id = ?", id.ID).
-		Set("last_used_at = ?", now).
+		Set("last_used_at = ?", s.now()).
 		Set("email = ?", p.Email).Set("email_verified = ?", p.EmailVerified).
 		Set("name = ?", p.Name).Set("avatar = ?", clip(p.Avatar, 500)).Exec(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := s.db.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
-		Set("last_login_at = ?", now).
-		Set("login_count = login_count + 1").
-		Set("last_login_ip = ?", clip(m.IP, 64)).
-		Set("last_login_ua = ?", clip(m.UserAgent, 500)).Exec(ctx); err != nil {
-		return nil, err
-	}
-	u.LastLoginAt = &now
-	u.LoginCount++
-	u.LastLoginIP, u.LastLoginUA = clip(m.IP, 64), clip(m.UserAgent, 500)
-	_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvLogin, &u.ID, "with "+p.Provider)
 	return u, nil
 }
+
+// IdentityMethod is the sign-in method of a session made through a
+// provider (sessions.go): "oauth:NAME". It is a first factor only, so an
+// account with two-factor on still gives its code.
+func IdentityMethod(provider string) string { return MethodOAuth + ":" + provider }
 
 // SignUpWithIdentity makes an account for an identity no account is
 // linked to, following the registration mode: closed refuses
@@ -322,7 +316,7 @@ func (s *Service) Identities(ctx context.Context, by Actor, userID int64) ([]Ide
 
 // UnlinkIdentity removes one of an account's identities: the account
 // itself, or an admin on an account below their own level. The last way to
-// sign in (no password and no other identity) is never removed.
+// sign in (no password, passkey or other identity) is never removed.
 func (s *Service) UnlinkIdentity(ctx context.Context, by Actor, userID, identityID int64) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, userID)
@@ -347,8 +341,12 @@ func (s *Service) UnlinkIdentity(ctx context.Context, by Actor, userID, identity
 			if err != nil {
 				return err
 			}
-			if others == 0 {
-				return denied("this is the only way to sign in to the account; set a password or link another provider first")
+			passkeys, err := tx.NewSelect().Model((*Passkey)(nil)).Where("user_id = ?", userID).Count(ctx)
+			if err != nil {
+				return err
+			}
+			if others == 0 && passkeys == 0 {
+				return denied("this is the only way to sign in to the account; set a password, add a passkey or link another provider first")
 			}
 		}
 		if _, err := tx.NewDelete().Model((*Identity)(nil)).Where("id = ?", identityID).Exec(ctx); err != nil {
@@ -356,6 +354,16 @@ func (s *Service) UnlinkIdentity(ctx context.Context, by Actor, userID, identity
 		}
 		return s.record(ctx, tx, by, EvIdentityUnlink, &userID, identityDetail(id.Provider, id.Email))
 	})
+}
+
+// SignsInWithoutIdentity reports whether the account has a way in
+// besides its identities: a password or a passkey. Without one, its last
+// identity can't be unlinked.
+func (s *Service) SignsInWithoutIdentity(ctx context.Context, u *User) (bool, error) {
+	if u.HasPassword() {
+		return true, nil
+	}
+	return s.db.NewSelect().Model((*Passkey)(nil)).Where("user_id = ?", u.ID).Exists(ctx)
 }
 
 // HasPassword reports whether the account can sign in with a password

@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/uptrace/bun"
 )
 
@@ -76,6 +78,7 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+
 }
 
 // Service is the users service of SPEC §2: every page, API endpoint and
@@ -88,7 +91,10 @@ type Service struct {
 
 	presence throttle
 	locks    lockout
-	accounts *accountCache // accountcache.go
+	sessions sessionCache // sessions.go
+
+	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
+	accounts *accountCache                     // accountcache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats
@@ -172,6 +178,13 @@ const (
 	EvPassword       = "user.password"
 	EvPasswordChange = "password.change"
 	EvSessionsRevoke = "sessions.revoke"
+	EvSessionRevoke  = "session.revoke"
+	EvMFAEnable      = "mfa.enable"
+	EvMFADisable     = "mfa.disable"
+	EvMFAReset       = "mfa.reset"
+	EvRecoveryUsed   = "mfa.recovery_used"
+	EvPasskeyAdd     = "passkey.add"
+	EvPasskeyRemove  = "passkey.remove"
 	EvConfirm        = "user.confirm"
 	EvProfile        = "profile.update"
 )

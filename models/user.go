@@ -49,6 +49,7 @@ type User struct {
 	LastLoginAt     *time.Time     `bun:"last_login_at" json:"last_login_at"`
 	LastSeenAt      *time.Time     `bun:"last_seen_at" json:"last_seen_at"`
 	EmailVerifiedAt *time.Time     `bun:"email_verified_at" json:"email_verified_at"`
+	MFAEnabled      bool           `bun:"mfa_enabled" json:"mfa_enabled"` // two-factor (TOTP) is on
 
 	// Snapshot names this reading of the account: two values with the
 	// same non-zero Snapshot hold the same data, so what is drawn from one

@@ -360,7 +360,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 			return conflictOr(err)
 		}
 		if endSessions {
-			if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+			if err := s.deleteSessions(ctx, tx, id); err != nil {
 				return err
 			}
 		}
@@ -485,6 +485,7 @@ type transition struct {
 	event       string
 	set         func(q *bun.UpdateQuery, u *User)
 	endSessions bool
+	also        func(ctx context.Context, tx bun.Tx) error // more statements in the same transaction
 }
 
 // apply runs an action on one account in a transaction: authorization,
@@ -518,7 +519,12 @@ func (s *Service) apply(ctx context.Context, by Actor, id int64, t transition, d
 			return err
 		}
 		if t.endSessions {
-			if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+			if err := s.deleteSessions(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if t.also != nil {
+			if err := t.also(ctx, tx); err != nil {
 				return err
 			}
 		}

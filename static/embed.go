@@ -5,5 +5,5 @@ import "embed"
 
 // FS holds every static file.
 //
-//go:embed css
+//go:embed css js
 var FS embed.FS

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/uptrace/bun"
 
 	"github.com/webmin/webmin/app"
@@ -182,6 +183,16 @@ func (c *Client) CSRF() string {
 // Cookie returns a cookie's value.
 func (c *Client) Cookie(name string) string { return c.cookies[name] }
 
+// SetCookie sets (or, with "", removes) a cookie the client sends, as an
+// attacker who copied one would.
+func (c *Client) SetCookie(name, value string) {
+	if value == "" {
+		delete(c.cookies, name)
+		return
+	}
+	c.cookies[name] = value
+}
+
 // SignIn signs in and fails the test unless it worked.
 func (c *Client) SignIn(login, password string) {
 	c.env.T.Helper()
@@ -246,4 +257,33 @@ func (r *Response) JSON(t testing.TB, v any) {
 	if err := json.Unmarshal([]byte(r.Body), v); err != nil {
 		t.Fatalf("status %d, body is not JSON (%v):\n%s", r.StatusCode, err, r.Body)
 	}
+}
+
+// TurnOnMFA sets up two-factor sign-in for username through the service
+// and returns its authenticator secret and recovery codes.
+func (e *Env) TurnOnMFA(username string) (secret string, codes []string) {
+	e.T.Helper()
+	u, err := e.Users.GetByUsername(context.Background(), username)
+	if err != nil {
+		e.T.Fatalf("two-factor for %s: %v", username, err)
+	}
+	setup, err := e.Users.BeginTOTP(context.Background(), models.Actor{User: u}, "Webmin")
+	if err != nil {
+		e.T.Fatalf("two-factor for %s: %v", username, err)
+	}
+	codes, err = e.Users.ConfirmTOTP(context.Background(), models.Actor{User: u}, e.TOTP(setup.Secret))
+	if err != nil {
+		e.T.Fatalf("two-factor for %s: %v", username, err)
+	}
+	return setup.Secret, codes
+}
+
+// TOTP is the authenticator code of secret at the test clock's time.
+func (e *Env) TOTP(secret string) string {
+	e.T.Helper()
+	code, err := totp.GenerateCode(secret, e.Clock.Now())
+	if err != nil {
+		e.T.Fatalf("totp: %v", err)
+	}
+	return code
 }
