@@ -2,44 +2,14 @@ package app_test
 
 import (
 	"context"
-	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/webmin/webmin/app"
 	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/oauth"
 	"github.com/webmin/webmin/oauth/oauthtest"
 )
-
-// startSiteWithProvider is startSite with an OpenID Connect provider: the
-// port is taken first, so that BASE_URL (and with it the callback address
-// the provider sends the browser back to) is the one the site listens on.
-func startSiteWithProvider(t *testing.T, dbName string, op *oauthtest.OIDC) *site {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	env := apptest.New(t, dbName, func(cfg *app.Config) {
-		cfg.BaseURL = base
-		cfg.OAuth = []oauth.Config{op.Provider("oidc", base)}
-	})
-	go func() { _ = env.Server.Fiber.Listener(ln) }()
-	t.Cleanup(func() { _ = env.Server.Fiber.ShutdownWithTimeout(5 * time.Second) })
-	dir := filepath.Join("testdata", "artifacts", artifactName(t.Name()))
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return &site{Env: env, URL: base, t: t, dir: dir}
-}
 
 // TestBrowserSignInWithProvider: a visitor signs up with the OpenID Connect
 // button on /login (through the real provider and back), finds the
@@ -48,7 +18,11 @@ func startSiteWithProvider(t *testing.T, dbName string, op *oauthtest.OIDC) *sit
 // the page a forged callback gets.
 func TestBrowserSignInWithProvider(t *testing.T) {
 	op := oauthtest.StartOIDC(t)
-	s := startSiteWithProvider(t, "sqlite", op)
+	// The callback address the provider sends the browser back to is
+	// BASE_URL/auth/oidc/callback: the site's own address.
+	s := startSiteOnLocalhost(t, "sqlite", func(cfg *app.Config) {
+		cfg.OAuth = []oauth.Config{op.Provider("oidc", cfg.BaseURL)}
+	})
 
 	jane := s.openBrowser("jane")
 	jane.wantStatus("login", jane.open("login-with-providers", "/login"), 200)
