@@ -48,7 +48,7 @@ func (p providers) site(mode string) func(*app.Config) {
 func eachDBWith(t *testing.T, mode string, fn func(t *testing.T, env *apptest.Env, p providers)) {
 	t.Helper()
 	for _, db := range []string{"sqlite", "pg"} {
-		t.Run(or(mode, "open")+"/"+db, func(t *testing.T) {
+		t.Run(modeName(mode)+"/"+db, func(t *testing.T) {
 			p := startProviders(t)
 			fn(t, apptest.New(t, db, p.site(mode)), p)
 		})
@@ -95,11 +95,12 @@ func accountCount(t *testing.T, env *apptest.Env) int64 {
 	return n
 }
 
-func or(v, def string) string {
-	if v == "" {
-		return def
+// modeName names a REGISTRATION mode in a subtest ("" is the default, open).
+func modeName(mode string) string {
+	if mode == "" {
+		return "open"
 	}
-	return v
+	return mode
 }
 
 func jane() *oauthtest.Person {

@@ -129,7 +129,7 @@ func (h *Handler) FinishOAuth(c *fiber.Ctx) error {
 			return h.oauthProblem(c, p, "denied")
 		}
 		h.Log.WarnContext(c.UserContext(), "sign-in provider error", "provider", p.Name, "error", e,
-			"description", strings.ToValidUTF8(truncate(c.Query("error_description"), 200), ""), "request_id", requestID(c))
+			"description", providerText(c.Query("error_description")), "request_id", requestID(c))
 		return h.oauthProblem(c, p, "failed")
 	}
 	if !ok || st.Provider != p.Name || time.Now().Unix() > st.Expires ||
@@ -175,7 +175,10 @@ func (h *Handler) linkIdentity(c *fiber.Ctx, p *oauth.Provider, st flowState, pr
 		return err
 	}
 	flash(c, "success", p.Label+" is linked to your account: you can sign in with it from now on.")
-	return redirect(c, or(st.Next, "/settings/security"))
+	if st.Next != "" {
+		return redirect(c, st.Next)
+	}
+	return redirect(c, "/settings/security")
 }
 
 // signUpWithIdentity makes an account for an identity nobody linked yet.
@@ -313,16 +316,11 @@ func (h *Handler) providerLabel(name string) string {
 	return name
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// providerText keeps what a provider wrote (an error description) short
+// and valid for the log.
+func providerText(s string) string {
+	if len(s) > 200 {
+		s = s[:200]
 	}
-	return s
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
+	return strings.ToValidUTF8(s, "")
 }
