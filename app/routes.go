@@ -39,6 +39,12 @@ func (s *Server) routes() {
 	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
 	v1.Get("/users", a.ListUsers)
 	v1.Get("/users/me", a.GetMe)
+	// Bulk actions on a filter (dry run first; jobs run in batches) and
+	// the CSV export, before /users/:id. The service decides who may.
+	v1.Post("/users/bulk", a.Bulk)
+	v1.Get("/users/bulk/:id", apiStaff, a.GetBulkJob)
+	v1.Post("/users/bulk/:id/cancel", apiStaff, a.CancelBulkJob)
+	v1.Get("/users/export.csv", apiStaff, a.ExportUsers)
 	v1.Get("/users/:id", a.GetUser)
 	v1.Post("/users", a.CreateUser)
 	v1.Patch("/users/:id", a.UpdateUser)
@@ -75,6 +81,16 @@ func (s *Server) routes() {
 	signups := limiter.New(limiter.Config{
 		Max: 10, Expiration: time.Hour, SkipFailedRequests: true, LimitReached: h.TooManyRequests,
 	})
+
+	// Site scripts (SITE_DIR/*.lua): their routes under SITE_PREFIX, with
+	// the page middleware above. At the root (SITE_PREFIX=/) they come
+	// before the built-in pages, which they may take over, except the
+	// reserved paths (/admin, /api, /static, /setup, /healthz, /readyz).
+	if s.Site.Prefix() == "" {
+		app.Use(s.Site.Handler)
+	} else {
+		app.Use(s.Site.Prefix(), s.Site.Handler)
+	}
 
 	// Visitors
 	app.Get("/", h.Home)
@@ -138,6 +154,14 @@ func (s *Server) routes() {
 	staff.Get("/", h.AdminDashboard)
 	staff.Get("/users", h.ListUsers)
 	staff.Get("/users/new", adminOnly, h.ShowNewUser) // before /users/:id
+	// Bulk actions on the list's filter: a dry run, then a job that runs
+	// in batches (its page reloads itself, and can cancel it); CSV export.
+	// The service decides who may do what (moderators: ban and unban).
+	staff.Get("/users/bulk", h.ShowBulk)
+	staff.Post("/users/bulk", h.StartBulkJob)
+	staff.Get("/users/bulk/:id", h.ShowBulkJob)
+	staff.Post("/users/bulk/:id/cancel", h.CancelBulkJob)
+	staff.Get("/users/export.csv", h.ExportUsers)
 	staff.Post("/users", adminOnly, h.CreateUser)
 	staff.Get("/users/:id", h.ShowUser) // e-mail addresses for admins only
 	staff.Post("/users/:id", adminOnly, h.SaveUser)
@@ -162,6 +186,11 @@ func (s *Server) routes() {
 	staff.Get("/keys", adminOnly, h.ShowAPIKeys)
 	staff.Post("/keys", adminOnly, h.CreateAPIKey)
 	staff.Post("/keys/:id/revoke", adminOnly, h.RevokeAPIKey)
+
+	// Console › site scripts (admins): files, routes, hooks, recent
+	// errors; a superadmin may run a snippet with their own permissions.
+	staff.Get("/scripts", adminOnly, s.Site.ShowConsole)
+	staff.Post("/scripts/run", superadminOnly, s.Site.RunSnippet)
 
 	// Anything else: the 404 page.
 	app.Use(func(*fiber.Ctx) error { return models.ErrNotFound })

@@ -30,6 +30,7 @@ import (
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
 	"github.com/webmin/webmin/oauth"
+	"github.com/webmin/webmin/site"
 	"github.com/webmin/webmin/static"
 	"github.com/webmin/webmin/views"
 )
@@ -45,6 +46,7 @@ type Server struct {
 	Handler *handlers.Handler
 	API     *api.Handler   // the JSON API under /api/v1
 	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
+	Site    *site.Runtime  // the site's Lua scripts (SITE_DIR)
 	Config  Config
 	Log     *slog.Logger
 }
@@ -98,6 +100,9 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	h.Providers = oauth.New(cfg.OAuth, nil, nil)
 	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation
+	users.OnBulkConfirmation(func(id int64, by models.Actor) {
+		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
+	})
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{
 		AppName:               "Webmin",
@@ -115,8 +120,14 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.TrustedProxies = cfg.TrustedProxies
 		fcfg.EnableIPValidation = true
 	}
+	// Site scripts: compiled now, so that a broken script stops the start.
+	scripts, err := site.New(site.Config{Dir: cfg.SiteDir, Prefix: cfg.SitePrefix, Timeout: cfg.SiteTimeout,
+		Development: cfg.Env == "development", Funcs: handlers.TemplateFuncs(), Log: log}, users, h)
+	if err != nil {
+		return nil, err
+	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Config: cfg, Log: log,
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Site: scripts, Config: cfg, Log: log,
 		API: &api.Handler{Users: users, Log: log, Mail: mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
@@ -235,6 +246,10 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go prunePresence(ctx, users, log)
+	// Hear of other servers' and the command line's changes (ban, sign-out
+	// everywhere, new accounts) as they commit.
+	users.Follow(ctx)
+	go users.RunBulkJobs(ctx, 5*time.Second) // bulk actions, also those another instance left
 	// The mail queue outlives ctx: requests still finishing may queue mail,
 	// and Stop below handles it after them.
 	srv.Mailer.Start(context.WithoutCancel(ctx))

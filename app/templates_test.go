@@ -166,8 +166,16 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "admin/events", client: root, path: "/admin/events", status: 200, marker: `event-row`},
 			{template: "admin/outbox", client: root, path: "/admin/outbox", status: 200, marker: `class="mail`},
 			{template: "admin/keys", client: root, path: "/admin/keys", status: 200, marker: `action="/admin/keys"`},
+			{template: "admin/bulk", client: root, path: "/admin/users/bulk?action=ban&type=active&reason=spam", status: 200, marker: `id="bulk-start"`},
+			{template: "admin/bulk", client: root, path: "/admin/users/bulk?action=explode", status: 422, marker: `flash-error`},
+			{template: "admin/bulk_jobs", client: root, path: "/admin/users/bulk", status: 200, marker: `Bulk jobs</h1>`},
 		} {
 			check(p)
+		}
+		if res := root.Post("/admin/users/bulk", url.Values{"action": {"revoke_sessions"}, "search": {"ada"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("start a bulk job: %d\n%s", res.StatusCode, res.Text())
+		} else {
+			check(tplPage{template: "admin/bulk_job", client: root, path: res.Location(), status: 200, marker: `id="bulk-progress"`})
 		}
 
 		// Sign-in providers: a site with them (and e-mail confirmation on),

@@ -47,6 +47,10 @@ func StatusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again."
 }
 
+// developerDetail is an error that says where it happened (a site
+// script's file and line), shown on the error page in development only.
+type developerDetail interface{ DeveloperDetail() string }
+
 // ErrorHandler is the one place errors become pages (the JSON API answers
 // its own, through handlers/api's Errors, with the same StatusOf):
 // typed service errors get their status, anything else a 500 with the
@@ -63,8 +67,11 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 	}
 	detail := ""
 	var te *TemplateError
+	var dev developerDetail
 	if h.Opts.Development && errors.As(err, &te) {
 		detail = te.Error()
+	} else if h.Opts.Development && errors.As(err, &dev) {
+		detail = dev.DeveloperDetail()
 	}
 	c.Response().ResetBody()
 	rerr := h.render(c, "errors/error", Page{Title: http.StatusText(status), Status: status, Data: fiber.Map{

@@ -125,19 +125,7 @@ func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 // handed to the layout as Content, so that pages render in parallel (the
 // engine's own layout mechanism takes a global lock).
 func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
-	data := fiber.Map{
-		"Title":        p.Title,
-		"Me":           Me(c),
-		"Flashes":      h.takeFlashes(c),
-		"CSRF":         c.Locals(localCSRF),
-		"Path":         c.Path(),
-		"Section":      section(c),
-		"RequestID":    requestID(c),
-		"Site":         h.Opts.SiteName,
-		"Registration": h.Opts.Registration,
-		"Version":      h.Opts.Version,
-		"Providers":    h.providerButtons(),
-	}
+	data := h.pageData(c, p.Title)
 	for k, v := range p.Data {
 		data[k] = v
 	}

@@ -385,7 +385,7 @@ func (s *Service) dropSecondFactor(ctx context.Context, db bun.IDB, userID int64
 func (s *Service) ResetMFA(ctx context.Context, by Actor, id int64) (*User, error) {
 	return s.apply(ctx, by, id, transition{act: ActResetMFA, event: EvMFAReset,
 		set: func(q *bun.UpdateQuery, _ *User) { q.Set("mfa_enabled = ?", false) },
-		also: func(ctx context.Context, tx bun.Tx) error {
+		also: func(ctx context.Context, tx bun.IDB) error {
 			if _, err := tx.NewDelete().Model((*TOTPSecret)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
 				return err
 			}

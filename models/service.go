@@ -17,8 +17,7 @@ type Options struct {
 	OnlineWindow  time.Duration // a visitor seen within it is online (5 minutes)
 	PresenceEvery time.Duration // at most one presence write per visitor per this (1 minute)
 	DefaultLevel  int           // level given at self-registration (1)
-	StatsTTL      time.Duration // how long Stats may be served from cache (15 seconds)
-	CensusTTL     time.Duration // how often the accounts per type and level are counted again, to see other processes' changes (5 minutes)
+	StatsTTL      time.Duration // how long Stats may be served from cache while nothing changes (15 seconds)
 	CountsTTL     time.Duration // how long the home page counts may be cached (2 seconds)
 	LockAfter     int           // failed sign-ins on one account before it locks (5)
 	LockFor       time.Duration // how long such a lock lasts (15 minutes)
@@ -27,12 +26,19 @@ type Options struct {
 	// may be answered from memory (30 seconds; negative turns the cache
 	// off). This process's own writes clear it at once; see accountcache.go.
 	AccountCacheTTL time.Duration
-	// AccountCacheCheck is how often the cache asks whether another
-	// process changed an account (1 second).
+	// AccountCacheCheck is how often the service asks the database
+	// whether another process changed data, on SQLite (1 second; see
+	// changes.go). PostgreSQL tells it at once (LISTEN/NOTIFY).
 	AccountCacheCheck time.Duration
 	AccountCacheSize  int // accounts kept at most (10,000)
-	Now               func() time.Time
-	Logger            *slog.Logger
+	// BulkBatch is how many accounts one batch of a bulk job changes, in
+	// one short transaction (500).
+	BulkBatch int
+	// BulkLease is how long an instance holds a bulk job between two
+	// batches before another instance may take it over (1 minute).
+	BulkLease time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -47,9 +53,6 @@ func (o *Options) defaults() {
 	}
 	if o.StatsTTL <= 0 {
 		o.StatsTTL = 15 * time.Second
-	}
-	if o.CensusTTL <= 0 {
-		o.CensusTTL = 5 * time.Minute
 	}
 	if o.CountsTTL <= 0 {
 		o.CountsTTL = 2 * time.Second
@@ -71,6 +74,12 @@ func (o *Options) defaults() {
 	}
 	if o.AccountCacheSize <= 0 {
 		o.AccountCacheSize = 10000
+	}
+	if o.BulkBatch <= 0 {
+		o.BulkBatch = 500
+	}
+	if o.BulkLease <= 0 {
+		o.BulkLease = time.Minute
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -102,6 +111,13 @@ type Service struct {
 	counts   *HomeCounts
 	cache    statsCache
 	console  consoleCache // admin.go
+	changes  changes      // changes.go
+
+	bulk     bulkRunner // bulk.go
+	bulkMu   sync.Mutex
+	bulkHeld map[int64]bool
+
+	listeners listeners // notify.go
 }
 
 // NewService returns the users service on db.
@@ -114,11 +130,19 @@ func NewService(db *bun.DB, opts Options) *Service {
 		log:      opts.Logger,
 		presence: throttle{last: map[string]time.Time{}},
 		locks:    lockout{fails: map[int64]*failures{}},
-		accounts: newAccountCache(opts.AccountCacheTTL, opts.AccountCacheCheck, opts.AccountCacheSize),
+		accounts: newAccountCache(opts.AccountCacheTTL, opts.AccountCacheSize),
+		bulk:     bulkRunner{wake: make(chan struct{}, 1)},
 	}
-	if s.accounts.enabled() {
-		db.AddQueryHook(cacheHook{s.accounts})
-	}
+	db.AddQueryHook(changeHook{s})
+	s.OnChange(func(ch Change) {
+		switch ch.Topic {
+		case TopicAccounts:
+			s.accounts.flush()
+			s.dropFigures(ch.Topic)
+		case TopicEvents:
+			s.dropFigures(ch.Topic)
+		}
+	})
 	return s
 }
 
@@ -205,8 +229,10 @@ func (s *Service) record(ctx context.Context, db bun.IDB, a Actor, action string
 	_, err := db.NewInsert().Model(ev).Exec(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "write event", "action", action, "err", err)
+		return err
 	}
-	return err
+	s.announce(ctx, db, *ev)
+	return nil
 }
 
 func clip(s string, n int) string {

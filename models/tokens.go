@@ -209,7 +209,7 @@ func (s *Service) ConfirmWithToken(ctx context.Context, m Meta, raw string) (*Co
 		return nil, err
 	}
 	out := &Confirmed{Purpose: t.Purpose}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.useToken(ctx, tx, t)
 		if err != nil {
 			return err
@@ -263,7 +263,7 @@ func (s *Service) ResetWithToken(ctx context.Context, m Meta, raw, password stri
 		return nil, err
 	}
 	var out *User
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.useToken(ctx, tx, t)
 		if err != nil {
 			return err

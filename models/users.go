@@ -31,8 +31,8 @@ func (s *Service) cached(ctx context.Context, lookup func(time.Time) *User, wher
 	if !s.accounts.enabled() {
 		return s.getBy(ctx, s.db, where, arg)
 	}
+	s.poll(ctx)
 	now := s.opts.Now()
-	s.accounts.poll(ctx, s.db, now)
 	if u := lookup(now); u != nil {
 		return u, nil
 	}
@@ -260,7 +260,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 	var out, before *User
 	var changed []string
 	var typeEvent string
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -441,7 +441,7 @@ func mergeVar(cur, patch map[string]any) map[string]any {
 
 // lockUser reads the account inside tx, locking its row on PostgreSQL
 // (SQLite's write transactions are already exclusive).
-func (s *Service) lockUser(ctx context.Context, tx bun.Tx, id int64) (*User, error) {
+func (s *Service) lockUser(ctx context.Context, tx bun.IDB, id int64) (*User, error) {
 	u := new(User)
 	q := tx.NewSelect().Model(u).Where("u.id = ?", id)
 	if IsPostgres(tx) {
@@ -457,7 +457,7 @@ func (s *Service) lockUser(ctx context.Context, tx bun.Tx, id int64) (*User, err
 }
 
 // guardLastSuperadmin refuses a change that would leave no active superadmin.
-func (s *Service) guardLastSuperadmin(ctx context.Context, tx bun.Tx, u *User, newLevel, newType int) error {
+func (s *Service) guardLastSuperadmin(ctx context.Context, tx bun.IDB, u *User, newLevel, newType int) error {
 	if !(u.Level == LevelSuperadmin && u.Type == TypeActive) {
 		return nil
 	}
@@ -485,59 +485,67 @@ type transition struct {
 	event       string
 	set         func(q *bun.UpdateQuery, u *User)
 	endSessions bool
-	also        func(ctx context.Context, tx bun.Tx) error // more statements in the same transaction
+	also        func(ctx context.Context, tx bun.IDB) error // more statements in the same transaction
 }
 
-// apply runs an action on one account in a transaction: authorization,
-// the last-superadmin rule, the update, ending sessions and the event.
+// apply runs an action on one account in a transaction of its own (see
+// applyIn), then moves the census.
 func (s *Service) apply(ctx context.Context, by Actor, id int64, t transition, detail string) (*User, error) {
 	var out, before *User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		u, err := s.lockUser(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		before = u
-		if err := Authorize(by.User, t.act, u); err != nil {
-			return err
-		}
-		q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).Set("updated_at = ?", s.now())
-		t.set(q, u)
-		if t.endSessions {
-			q.Set("session_version = session_version + 1")
-		}
-		after := *u
-		if t.act == ActBan {
-			after.Type = TypeBanned
-		} else if t.act == ActDelete {
-			after.Type = TypeDeleted
-		}
-		if err := s.guardLastSuperadmin(ctx, tx, u, after.Level, after.Type); err != nil {
-			return err
-		}
-		if _, err := q.Exec(ctx); err != nil {
-			return err
-		}
-		if t.endSessions {
-			if err := s.deleteSessions(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		if t.also != nil {
-			if err := t.also(ctx, tx); err != nil {
-				return err
-			}
-		}
-		if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, by, t.event, &id, detail)
+	err := inTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		var err error
+		before, out, err = s.applyIn(ctx, tx, by, id, t, detail)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.accountMoved(cellOf(before), cellOf(out))
 	return out, nil
+}
+
+// applyIn runs an action on one account inside tx: authorization, the
+// last-superadmin rule, the update, ending sessions and the event. It
+// returns the account before and after.
+func (s *Service) applyIn(ctx context.Context, tx bun.IDB, by Actor, id int64, t transition, detail string) (before, out *User, err error) {
+	u, err := s.lockUser(ctx, tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Authorize(by.User, t.act, u); err != nil {
+		return nil, nil, err
+	}
+	q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).Set("updated_at = ?", s.now())
+	t.set(q, u)
+	if t.endSessions {
+		q.Set("session_version = session_version + 1")
+	}
+	after := *u
+	if t.act == ActBan {
+		after.Type = TypeBanned
+	} else if t.act == ActDelete {
+		after.Type = TypeDeleted
+	}
+	if err := s.guardLastSuperadmin(ctx, tx, u, after.Level, after.Type); err != nil {
+		return nil, nil, err
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return nil, nil, err
+	}
+	if t.endSessions {
+		if err := s.deleteSessions(ctx, tx, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	if t.also != nil {
+		if err := t.also(ctx, tx); err != nil {
+			return nil, nil, err
+		}
+	}
+	if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
+		return nil, nil, err
+	}
+	return u, out, s.record(ctx, tx, by, t.event, &id, detail)
 }
 
 // Block bans an account: it can't sign in, its sessions end, and the
@@ -619,7 +627,7 @@ func (s *Service) RevokeSessions(ctx context.Context, by Actor, id int64) (*User
 // stay, with the account's name in their detail.
 func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 	var gone *User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -636,7 +644,6 @@ func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 	})
 	if err == nil {
 		s.accountMoved(cellOf(gone), nil)
-		s.forgetPastDays() // its sign-up day has one fewer
 	}
 	return err
 }

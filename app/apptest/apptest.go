@@ -259,6 +259,65 @@ func (r *Response) JSON(t testing.TB, v any) {
 	}
 }
 
+// Instance starts a server on the database at dsn (a SQLite file or a
+// PostgreSQL URL, shared with other instances) the way `webmin serve` does:
+// migrated, with the real clock and password cost, following the other
+// instances' changes (Service.Follow) until the test ends. Each instance
+// has its own connections, caches and query hook, like another process.
+func Instance(t testing.TB, dsn string) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := app.LoadConfig(func(k string) string {
+		switch k {
+		case "DATABASE_URL":
+			return dsn
+		case "DATA_DIR":
+			return dir
+		case "SESSION_SECRET":
+			return "test-secret-test-secret-test-secret-0123456789"
+		case "LOG_LEVEL":
+			return "error"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TrustedProxies = []string{"0.0.0.0"}
+	log := slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithCancel(context.Background())
+	users, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	stopped := users.Follow(ctx)
+	t.Cleanup(func() {
+		cancel()
+		<-stopped
+		_ = users.DB().Close()
+	})
+	srv, err := app.NewServer(cfg, users, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "sqlite"
+	if models.IsPostgres(users.DB()) {
+		name = "pg"
+	}
+	return &Env{T: t, DBName: name, DB: users.DB(), Server: srv, Users: users, Config: cfg}
+}
+
+// On returns a client of e with c's cookies (and address): the same
+// browser sent to another instance by a load balancer.
+func (c *Client) On(e *Env) *Client {
+	cp := &Client{env: e, cookies: map[string]string{}, IP: c.IP}
+	for k, v := range c.cookies {
+		cp.cookies[k] = v
+	}
+	return cp
+}
+
 // TurnOnMFA sets up two-factor sign-in for username through the service
 // and returns its authenticator secret and recovery codes.
 func (e *Env) TurnOnMFA(username string) (secret string, codes []string) {
