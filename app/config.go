@@ -44,6 +44,10 @@ type Config struct {
 	SiteDir        string        // SITE_DIR (./site): the site's Lua scripts and their views; absent means none
 	SitePrefix     string        // SITE_PREFIX (/site): where script routes are mounted; "/" mounts them at the root
 	SiteTimeout    time.Duration // SITE_TIMEOUT (100ms): the time limit of one script call
+	// ShutdownDrain (SHUTDOWN_DRAIN, 5s) is how long the server goes on
+	// serving after SIGTERM while /readyz already answers 503, so that a
+	// load balancer stops sending requests before the listener closes.
+	ShutdownDrain time.Duration
 
 	// OAuth is OAUTH_PROVIDERS with each provider's OAUTH_N_* settings (see oauth.Load).
 	OAuth []oauth.Config
@@ -77,6 +81,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SiteDir:       or(getenv("SITE_DIR"), "site"),
 		SitePrefix:    or(getenv("SITE_PREFIX"), "/site"),
 		SiteTimeout:   100 * time.Millisecond,
+		ShutdownDrain: 5 * time.Second,
 	}
 	var errs []error
 	if v := getenv("PORT"); v != "" {
@@ -152,6 +157,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if strings.ContainsAny(c.SitePrefix, ":*+? ") || site.Reserved(c.SitePrefix) {
 		errs = append(errs, fmt.Errorf("SITE_PREFIX: %q must be a plain path outside %s (or / for the root)",
 			getenv("SITE_PREFIX"), strings.Join(site.ReservedPaths, ", ")))
+	}
+	if v := getenv("SHUTDOWN_DRAIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN: %q is not a duration between 0s and 5m (e.g. 5s)", v))
+		}
+		c.ShutdownDrain = d
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p != "" {

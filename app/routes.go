@@ -30,10 +30,13 @@ func (s *Server) routes() {
 	// CSRF, JSON errors (a.Errors). Each key acts as its creator; the
 	// service applies that account's permissions. Rate limited per key;
 	// anything else under /api/v1 is a JSON 404 that never reaches the
-	// page middleware below.
+	// page middleware below. The limiters keep their counts in the
+	// database (Storage), so that every instance counts against the same
+	// limits.
 	a := s.API
 	apiLimiter := limiter.New(limiter.Config{
 		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
+		Storage: s.Users.LimiterStore("api"),
 	})
 	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter)
 	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
@@ -75,11 +78,13 @@ func (s *Server) routes() {
 
 	signedIn := h.RequireSignedIn
 	adminOnly := h.RequireLevel(models.LevelAdmin)
-	failedLogins := limiter.New(limiter.Config{ // per address; the per-account lock is in the service
-		Max: 20, Expiration: 15 * time.Minute, SkipSuccessfulRequests: true, LimitReached: h.TooManyRequests,
-	})
+	// Sign-in has no limiter here: the service counts failed guesses per
+	// account and address and per address, shared by every instance
+	// (docs/throttling.md). This one counts accounts made per address;
+	// the service counts refused registrations.
 	signups := limiter.New(limiter.Config{
 		Max: 10, Expiration: time.Hour, SkipFailedRequests: true, LimitReached: h.TooManyRequests,
+		Storage: s.Users.LimiterStore("signup"),
 	})
 
 	// Site scripts (SITE_DIR/*.lua): their routes under SITE_PREFIX, with
@@ -95,11 +100,11 @@ func (s *Server) routes() {
 	// Visitors
 	app.Get("/", h.Home)
 	app.Get("/login", h.ShowLogin)
-	app.Post("/login", failedLogins, h.Login)
-	app.Get("/login/2fa", h.ShowSecondFactor) // after a right password, for accounts with two-factor
-	app.Post("/login/2fa", failedLogins, h.SecondFactor)
+	app.Post("/login", h.Login)
+	app.Get("/login/2fa", h.ShowSecondFactor)                 // after a right password, for accounts with two-factor
+	app.Post("/login/2fa", h.SecondFactor)                    // wrong codes are counted like wrong passwords
 	app.Post("/login/passkey/options", h.PasskeyLoginOptions) // JSON for static/js/passkeys.js
-	app.Post("/login/passkey", failedLogins, h.PasskeyLogin)
+	app.Post("/login/passkey", h.PasskeyLogin)
 	app.Get("/register", h.ShowRegister)
 	app.Post("/register", signups, h.Register)
 	app.Post("/logout", h.Logout)
@@ -111,7 +116,7 @@ func (s *Server) routes() {
 	// nonce checked there), and the address a new member types when the
 	// provider gave no verified one. Signed in, a start links instead.
 	app.Get("/auth/:provider", h.StartOAuth)
-	app.Get("/auth/:provider/callback", failedLogins, h.FinishOAuth)
+	app.Get("/auth/:provider/callback", h.FinishOAuth) // nothing to guess: state, PKCE and the provider decide
 	app.Get("/auth/:provider/email", h.ShowOAuthEmail)
 	app.Post("/auth/:provider/email", signups, h.SaveOAuthEmail)
 
@@ -135,14 +140,15 @@ func (s *Server) routes() {
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.
-	mailRequests := func() fiber.Handler {
-		return limiter.New(limiter.Config{Max: 5, Expiration: 15 * time.Minute, LimitReached: h.MailLimited})
+	mailRequests := func(name string) fiber.Handler {
+		return limiter.New(limiter.Config{Max: 5, Expiration: 15 * time.Minute, LimitReached: h.MailLimited,
+			Storage: s.Users.LimiterStore(name)})
 	}
 	app.Get("/confirm/sent", h.ShowConfirmSent) // before /confirm/:token
 	app.Get("/confirm/:token", h.Confirm)
-	app.Post("/confirm/resend", mailRequests(), h.ResendConfirmation)
+	app.Post("/confirm/resend", mailRequests("mail-resend"), h.ResendConfirmation)
 	app.Get("/password/forgot", h.ShowForgot)
-	app.Post("/password/forgot", mailRequests(), h.Forgot)
+	app.Post("/password/forgot", mailRequests("mail-forgot"), h.Forgot)
 	app.Get("/password/forgot/sent", h.ShowForgotSent)
 	app.Get("/password/reset/:token", h.ShowReset)
 	app.Post("/password/reset/:token", h.Reset)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -135,6 +134,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	}}))
 	app.Use(requestid.New())
 	app.Use(accessLog(log))
+	app.Use(h.CloseWhenDraining)
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; " +
 			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -183,15 +183,15 @@ func accessLog(log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
-		status := c.Response().StatusCode()
 		if err != nil {
-			var fe *fiber.Error
-			if errors.As(err, &fe) {
-				status = fe.Code
-			} else if status < 400 {
-				status = 0 // decided by the error handler
+			// Let the one error path answer now, so that the status it
+			// decides is the one logged; the error is handled.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				return herr
 			}
+			err = nil
 		}
+		status := c.Response().StatusCode()
 		if log.Enabled(c.UserContext(), slog.LevelInfo) {
 			log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 				slog.String("method", c.Method()), slog.String("path", handlers.LogPath(c.Path())),
@@ -223,8 +223,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*models.Service, e
 	}), nil
 }
 
-// Serve runs the server until SIGINT or SIGTERM, then lets in-flight
-// requests finish (up to 20 seconds) and closes the database.
+// Serve runs the server until SIGINT or SIGTERM (or ctx ends), then
+// drains for cfg.ShutdownDrain (/readyz answers 503, requests are still
+// served), lets in-flight requests finish (up to 20 seconds) and closes
+// the database.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	users, err := Open(ctx, cfg, log)
 	if err != nil {
@@ -271,6 +273,12 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// Drain: /readyz says 503 at once while requests are still served, so
+	// that a load balancer moves traffic away before the listener closes;
+	// then requests in flight finish.
+	srv.Handler.Drain()
+	log.Info("shutting down: draining", "for", cfg.ShutdownDrain.String())
+	time.Sleep(cfg.ShutdownDrain)
 	log.Info("shutting down: letting requests in flight finish")
 	if err := srv.Fiber.ShutdownWithTimeout(20 * time.Second); err != nil && !strings.Contains(err.Error(), "closed") {
 		return err
@@ -298,6 +306,11 @@ func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger)
 				log.Warn("prune presence", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned presence", "rows", n)
+			}
+			if n, err := users.PruneCounters(ctx); err != nil {
+				log.Warn("prune failure counters and rate limits", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned failure counters and rate limits", "rows", n)
 			}
 			if n, err := users.PruneSessions(ctx); err != nil {
 				log.Warn("prune sessions", "err", err)

@@ -353,6 +353,18 @@ func (h *Handler) SaveUser(c *fiber.Ctx) error {
 		return err
 	}
 	p, form, rows, errs := parseUserForm(c, u)
+	// One's own new address goes through the confirmation of /settings.
+	newEmail := ""
+	if me := Me(c); len(errs) == 0 && me.ID == u.ID && p.Email != nil && strings.TrimSpace(*p.Email) != u.EmailAddress() {
+		newEmail, p.Email = strings.TrimSpace(*p.Email), nil
+		if err := h.Users.CheckNewEmail(c.UserContext(), u, newEmail); err != nil {
+			fields, ok := fieldErrors(err)
+			if !ok {
+				return err
+			}
+			errs = fields
+		}
+	}
 	if len(errs) == 0 {
 		_, err = h.Users.Update(c.UserContext(), actor(c), u.ID, p)
 		if fields, ok := fieldErrors(err); ok {
@@ -363,6 +375,9 @@ func (h *Handler) SaveUser(c *fiber.Ctx) error {
 	}
 	if len(errs) > 0 {
 		return h.userPage(c, u, userPageState{Status: fiber.StatusUnprocessableEntity, Form: form, VarRows: rows, Errors: errs})
+	}
+	if newEmail != "" {
+		h.requestEmailChange(c, u, newEmail)
 	}
 	flash(c, "success", "The account "+u.Username+" is saved.")
 	return redirect(c, userURL(u.ID))

@@ -39,10 +39,13 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
 	var second *models.SecondFactorError
+	var locked *models.LockedError
 	switch {
 	case err == nil:
 	case errors.As(err, &second):
 		u = second.User
+	case errors.As(err, &locked):
+		return h.lockedForm(c, tplLogin, "Sign in", locked, fiber.Map{"Form": form})
 	case errors.Is(err, models.ErrInvalidCredentials):
 		return h.render(c, tplLogin, Page{Title: "Sign in", Status: fiber.StatusUnauthorized, Data: fiber.Map{
 			"Form": form, "Error": "That username or e-mail and password don't match an account.",
@@ -57,7 +60,7 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 			"Error": "Your e-mail address is not confirmed yet. Open the link we sent you, or ask for a new one.",
 		}})
 	default:
-		return err // LockedError → 429 page with Retry-After
+		return err
 	}
 	return h.completeSignIn(c, u, models.SignIn{Method: models.MethodPassword, Remember: c.FormValue("remember") != ""}, next)
 }
@@ -103,6 +106,12 @@ func (h *Handler) Register(c *fiber.Ctx) error {
 	}
 	confirm := h.Opts.Registration == "confirm"
 	u, err := h.Users.Register(c.UserContext(), meta(c), n, confirm)
+	var locked *models.LockedError
+	if errors.As(err, &locked) {
+		return h.lockedForm(c, tplRegister, "Create an account", locked, fiber.Map{
+			"Form": fiber.Map{"username": n.Username, "email": n.Email},
+		})
+	}
 	if fields, ok := fieldErrors(err); ok {
 		return h.render(c, tplRegister, Page{Title: "Create an account", Status: fiber.StatusUnprocessableEntity, Data: fiber.Map{
 			"Form":   fiber.Map{"username": n.Username, "email": n.Email},

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
@@ -66,6 +67,8 @@ type Handler struct {
 
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go
+
+	draining atomic.Bool // set by Drain when the server is told to stop
 
 	guestHome pageCache     // the home page as every visitor without a session sees it
 	fragments fragmentCache // drawn nav bars and keyed pages; see fragments.go

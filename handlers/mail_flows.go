@@ -213,11 +213,17 @@ func (h *Handler) ChangeSettingsByMail(c *fiber.Ctx, p models.ProfilePatch) erro
 		flash(c, "success", "Your settings are saved.")
 		return redirect(c, "/settings")
 	}
+	h.requestEmailChange(c, me, newEmail)
+	return redirect(c, "/settings")
+}
+
+// requestEmailChange sends the signed-in account's new address a
+// confirmation link (the address changes when it is opened) and says so.
+func (h *Handler) requestEmailChange(c *fiber.Ctx, me *models.User, newEmail string) {
 	h.Mail.Send(models.MailRequest{Kind: models.MailEmailChange, UserID: me.ID, NewEmail: newEmail, By: actor(c)})
 	_ = h.Users.Record(c.UserContext(), actor(c), models.EvEmailChangeRequest, &me.ID, "")
 	flash(c, "info", "We sent a confirmation link to "+newEmail+". Your e-mail address changes when you open it; until then it stays "+
 		orNone(me.EmailAddress())+".")
-	return redirect(c, "/settings")
 }
 
 func orNone(s string) string {

@@ -124,3 +124,19 @@ func BenchmarkSessionLoad(b *testing.B) {
 		}
 	}
 }
+
+func TestInWords(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "1 second"}, {time.Millisecond, "1 second"}, {5 * time.Second, "5 seconds"}, {59 * time.Second, "59 seconds"},
+		{time.Minute, "1 minute"}, {61 * time.Second, "2 minutes"}, {15 * time.Minute, "15 minutes"},
+		{14*time.Minute + 59*time.Second, "15 minutes"}, {time.Hour, "1 hour"}, {75 * time.Minute, "75 minutes"},
+		{2 * time.Hour, "2 hours"}, {150 * time.Minute, "3 hours"},
+	} {
+		if got := inWords(c.d); got != c.want {
+			t.Errorf("inWords(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}

@@ -42,6 +42,8 @@ func fieldError(field, msg string) *ValidationError {
 type ConflictError struct {
 	Field   string
 	Message string
+
+	lookAlike bool // the value's skeleton is taken (see takenOrAlike)
 }
 
 func (e *ConflictError) Error() string { return e.Message }

@@ -300,7 +300,7 @@ func (s *Service) SecondFactor(ctx context.Context, m Meta, pending *Session, co
 	if u.Type != TypeActive || u.SessionVersion != pending.SessionVersion {
 		return nil, SignIn{}, ErrInvalidCredentials
 	}
-	if err := s.signInLocked(u); err != nil {
+	if err := s.signInLocked(ctx, m, u); err != nil {
 		return nil, SignIn{}, err
 	}
 	if strings.TrimSpace(code) == "" {
@@ -313,7 +313,9 @@ func (s *Service) SecondFactor(ctx context.Context, m Meta, pending *Session, co
 	if method == "" {
 		return nil, SignIn{}, s.signInFailed(ctx, m, u, "wrong second-factor code")
 	}
-	s.locks.reset(u.ID)
+	if err := s.ClearFailures(ctx, Guess{AccountID: u.ID, IP: m.IP}); err != nil {
+		return nil, SignIn{}, err
+	}
 	if method == MethodRecovery {
 		_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvRecoveryUsed, &u.ID, "")
 	}
@@ -343,19 +345,30 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 	if err := c.err(); err != nil {
 		return err
 	}
+	// Guessed like a sign-in (throttle.go): a stolen session must not
+	// become unlimited tries at the password or the codes.
+	g := Guess{AccountID: u.ID, IP: by.IP}
+	if err := s.CheckGuess(ctx, g); err != nil {
+		return err
+	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil && !errors.Is(err, errBadPHC) {
 		return err
 	}
 	if !ok {
+		if err := s.CountFailure(ctx, by.Meta, g); err != nil {
+			return err
+		}
 		return fieldError("current_password", "The password is not right.")
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	wrongCode := false
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		method, err := s.checkCode(ctx, tx, u, code)
 		if err != nil {
 			return err
 		}
 		if method == "" {
+			wrongCode = true
 			return fieldError("code", "That code is not right.")
 		}
 		if err := s.dropSecondFactor(ctx, tx, u.ID); err != nil {
@@ -363,6 +376,12 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 		}
 		return s.record(ctx, tx, by, EvMFADisable, &u.ID, "")
 	})
+	if wrongCode {
+		if cerr := s.CountFailure(ctx, by.Meta, g); cerr != nil {
+			return cerr
+		}
+	}
+	return err
 }
 
 // dropSecondFactor removes the TOTP secret and the recovery codes and

@@ -19,9 +19,22 @@ type Options struct {
 	DefaultLevel  int           // level given at self-registration (1)
 	StatsTTL      time.Duration // how long Stats may be served from cache while nothing changes (15 seconds)
 	CountsTTL     time.Duration // how long the home page counts may be cached (2 seconds)
-	LockAfter     int           // failed sign-ins on one account before it locks (5)
+	LockAfter     int           // failed sign-ins on one account from one address before that pair locks (5)
 	LockFor       time.Duration // how long such a lock lasts (15 minutes)
-	Argon2        Argon2Params  // password hashing cost (DefaultArgon2)
+	// AddressFailures is how many failed sign-ins from one address, on any
+	// accounts, lock that address for LockFor (20).
+	AddressFailures int
+	// AccountCeiling is how many failed sign-ins on one account from
+	// everywhere within CeilingWindow (100 in an hour) put it in the slow
+	// lane: addresses it never signed in from take turns, one guess per
+	// SlowEvery (5 seconds). See docs/throttling.md.
+	AccountCeiling int
+	CeilingWindow  time.Duration
+	SlowEvery      time.Duration
+	// SignupFailures is how many refused registrations from one address
+	// within an hour stop it registering for the rest of that hour (10).
+	SignupFailures int
+	Argon2         Argon2Params // password hashing cost (DefaultArgon2)
 	// AccountCacheTTL is how long an account read by Get or GetByUsername
 	// may be answered from memory (30 seconds; negative turns the cache
 	// off). This process's own writes clear it at once; see accountcache.go.
@@ -63,6 +76,21 @@ func (o *Options) defaults() {
 	if o.LockFor <= 0 {
 		o.LockFor = 15 * time.Minute
 	}
+	if o.AddressFailures <= 0 {
+		o.AddressFailures = 20
+	}
+	if o.AccountCeiling <= 0 {
+		o.AccountCeiling = 100
+	}
+	if o.CeilingWindow <= 0 {
+		o.CeilingWindow = time.Hour
+	}
+	if o.SlowEvery <= 0 {
+		o.SlowEvery = 5 * time.Second
+	}
+	if o.SignupFailures <= 0 {
+		o.SignupFailures = 10
+	}
 	if o.Argon2.Memory == 0 {
 		o.Argon2 = DefaultArgon2
 	}
@@ -99,7 +127,6 @@ type Service struct {
 	log    *slog.Logger
 
 	presence throttle
-	locks    lockout
 	sessions sessionCache // sessions.go
 
 	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
@@ -129,7 +156,6 @@ func NewService(db *bun.DB, opts Options) *Service {
 		hasher:   NewHasher(opts.Argon2),
 		log:      opts.Logger,
 		presence: throttle{last: map[string]time.Time{}},
-		locks:    lockout{fails: map[int64]*failures{}},
 		accounts: newAccountCache(opts.AccountCacheTTL, opts.AccountCacheSize),
 		bulk:     bulkRunner{wake: make(chan struct{}, 1)},
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/webmin/webmin/migrations"
 )
 
 // Get returns the account with id, or ErrNotFound.
@@ -146,10 +148,21 @@ func (s *Service) Register(ctx context.Context, m Meta, n NewUser, needConfirm b
 	n.Var = nil
 	n.Group = ""
 	n.normalize()
-	if err := n.check(true); err != nil {
+	// Refused registrations are counted per address: each one may tell
+	// whether a name or an address is taken.
+	if err := s.checkSignup(ctx, m.IP); err != nil {
 		return nil, err
 	}
-	u, err := s.insert(ctx, n, false)
+	err := n.check(true)
+	var u *User
+	if err == nil {
+		u, err = s.insert(ctx, n, false)
+	}
+	var ve *ValidationError
+	var ce *ConflictError
+	if errors.As(err, &ve) || errors.As(err, &ce) {
+		s.countSignupFailure(ctx, m.IP)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +199,7 @@ func (s *Service) insert(ctx context.Context, n NewUser, verified bool) (*User, 
 		u.EmailVerifiedAt = &now
 	}
 	if _, err := s.db.NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
-		return nil, conflictOr(err)
+		return nil, s.takenOrAlike(ctx, conflictOr(err), &n.Username, &n.Email)
 	}
 	s.accountMoved(nil, cellOf(u))
 	return u, nil
@@ -204,8 +217,33 @@ func conflictOr(err error) error {
 		return &ConflictError{Field: "username", Message: "This username is already taken."}
 	case strings.Contains(msg, "users_email_lower_key"):
 		return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
+	case strings.Contains(msg, "username_skeleton"):
+		return &ConflictError{Field: "username", Message: "This username looks too much like an existing one. Choose another.", lookAlike: true}
+	case strings.Contains(msg, "email_skeleton"):
+		return &ConflictError{Field: "email", Message: "This e-mail address looks too much like one already registered.", lookAlike: true}
 	}
 	return &ConflictError{Message: "This already exists."}
+}
+
+// takenOrAlike says "taken" for a look-alike conflict whose value is in
+// fact taken as typed (any case): SQLite names only the first unique
+// index a row breaks, which may be the skeleton's.
+func (s *Service) takenOrAlike(ctx context.Context, err error, username, email *string) error {
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !ce.lookAlike {
+		return err
+	}
+	switch {
+	case ce.Field == "username" && username != nil:
+		if _, gerr := s.getBy(ctx, s.db, "lower(u.username) = lower(?)", *username); gerr == nil {
+			return &ConflictError{Field: "username", Message: "This username is already taken."}
+		}
+	case ce.Field == "email" && email != nil && *email != "":
+		if _, gerr := s.GetByEmail(ctx, *email); gerr == nil {
+			return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
+		}
+	}
+	return err
 }
 
 // Patch lists the fields Update changes; nil means "leave as is".
@@ -269,17 +307,22 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		if err := Authorize(by.User, ActEdit, u); err != nil {
 			return err
 		}
+		// One's own address changes only once the new one is confirmed,
+		// wherever it is asked for (the console, the API).
+		if by.User != nil && by.User.ID == u.ID && p.Email != nil && *p.Email != u.EmailAddress() {
+			return denied("your own e-mail address changes in your settings, once the new address is confirmed")
+		}
 		q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id)
 		endSessions := false
 		if p.Username != nil && *p.Username != u.Username {
-			q.Set("username = ?", *p.Username)
+			q.Set("username = ?", *p.Username).Set("username_skeleton = ?", migrations.Skeleton(*p.Username))
 			changed = append(changed, "username")
 		}
 		if p.Email != nil && *p.Email != u.EmailAddress() {
 			if *p.Email == "" {
-				q.Set("email = NULL")
+				q.Set("email = NULL").Set("email_skeleton = NULL")
 			} else {
-				q.Set("email = ?", *p.Email)
+				q.Set("email = ?", *p.Email).Set("email_skeleton = ?", *skeletonOf(p.Email))
 			}
 			q.Set("email_verified_at = NULL")
 			changed = append(changed, "email")
@@ -382,7 +425,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		return s.record(ctx, tx, by, EvUpdate, &id, strings.Join(changed, ", "))
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.takenOrAlike(ctx, err, p.Username, p.Email)
 	}
 	if len(changed) > 0 || typeEvent != "" {
 		s.accountMoved(cellOf(before), cellOf(out))

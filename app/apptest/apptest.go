@@ -50,7 +50,12 @@ func EachDB(t *testing.T, fn func(t *testing.T, env *Env), opts ...func(*app.Con
 // opts adjust the configuration (e.g. REGISTRATION).
 func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 	t.Helper()
-	db := modelstest.Open(t, dbName)
+	return NewOn(t, dbName, modelstest.Open(t, dbName), opts...)
+}
+
+// NewOn builds an application on db, a migrated database of the named kind.
+func NewOn(t testing.TB, dbName string, db *bun.DB, opts ...func(*app.Config)) *Env {
+	t.Helper()
 	clock := modelstest.NewClock()
 	cfg, err := app.LoadConfig(func(k string) string {
 		switch k {
@@ -76,6 +81,19 @@ func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 		t.Fatal(err)
 	}
 	return &Env{T: t, DBName: dbName, DB: db, Server: srv, Users: users, Clock: clock, Config: cfg}
+}
+
+// Another is a second instance of the application on the same database
+// (its own users service, caches and limiters, the same clock and
+// configuration), as a second server behind a load balancer would be.
+func (e *Env) Another() *Env {
+	e.T.Helper()
+	users := modelstest.Service(e.DB, e.Clock)
+	srv, err := app.NewServer(e.Config, users, slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return &Env{T: e.T, DBName: e.DBName, DB: e.DB, Server: srv, Users: users, Clock: e.Clock, Config: e.Config}
 }
 
 // User creates an account with Password at the given level.
