@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	v1.Post("/users/:id/confirm", a.ConfirmUser)
 	v1.Post("/users/:id/resend-confirmation", a.ResendConfirmation)
 	v1.Post("/users/:id/sessions/revoke", a.RevokeUserSessions) // any key on its own account
+	v1.Post("/users/:id/mfa/reset", a.ResetUserMFA)             // admins, on lower levels
 	v1.Put("/users/:id/password", a.SetUserPassword)
 	v1.Post("/users/:id/password-reset", a.SendPasswordReset)
 	// The audit log: all of it (admins), one account's (staff, as its console page).
@@ -132,6 +133,7 @@ func (s *Server) routes() {
 	app.Post("/settings/security/totp", signedIn, h.BeginTOTP)
 	app.Post("/settings/security/totp/confirm", signedIn, h.ConfirmTOTP)
 	app.Post("/settings/security/totp/disable", signedIn, h.DisableTOTP)
+	app.Post("/settings/security/recovery", signedIn, h.NewRecoveryCodes)
 	app.Post("/settings/security/passkeys/options", signedIn, h.PasskeyOptions) // JSON for static/js/passkeys.js
 	app.Post("/settings/security/passkeys", signedIn, h.AddPasskey)
 	app.Post("/settings/security/passkeys/:pid/rename", signedIn, h.RenamePasskey)

@@ -92,10 +92,14 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
-	h.Mail = mail
+	// Passkeys need a host name for their relying party: a site served at
+	// an IP address runs without them (the pages hide their buttons).
 	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
-		return nil, err
+		log.Warn("passkeys are off: BASE_URL must name the site by a host name", "base_url", cfg.BaseURL, "err", err)
+	} else {
+		h.Opts.Passkeys = true
 	}
+	h.Mail = mail
 	h.Providers = oauth.New(cfg.OAuth, nil, nil)
 	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation

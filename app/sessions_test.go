@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -198,8 +199,17 @@ func TestSecuritySettingsTurnTwoFactorOnAndOff(t *testing.T) {
 		if !u.MFAEnabled {
 			t.Fatal("not on")
 		}
+		// New recovery codes: with the password; the old ones stop working.
+		wantStatus(t, c.Post("/settings/security/recovery", url.Values{"recovery_password": {"wrong"}}), http.StatusUnprocessableEntity)
+		wantRedirect(t, c.Post("/settings/security/recovery", url.Values{"recovery_password": {apptest.Password}}), "/settings/security")
+		old := codes
+		codes = regexp.MustCompile(`data-recovery-code="([a-z2-7-]+)"`).FindAllStringSubmatch(c.Get("/settings/security").Body, -1)
+		if len(codes) != 10 || codes[0][1] == old[0][1] {
+			t.Fatalf("new recovery codes: %v", codes)
+		}
 		// Off: needs the password and a code.
 		env.Clock.Advance(30 * time.Second)
+		wantStatus(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {apptest.Password}, "code": {old[0][1]}}), http.StatusUnprocessableEntity)
 		wantStatus(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {"wrong"}, "code": {env.TOTP(m[1])}}), http.StatusUnprocessableEntity)
 		wantStatus(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {apptest.Password}, "code": {"000000"}}), http.StatusUnprocessableEntity)
 		wantRedirect(t, c.Post("/settings/security/totp/disable", url.Values{"current_password": {apptest.Password}, "code": {codes[0][1]}}), "/settings/security")
@@ -250,4 +260,99 @@ func TestRequire2FALevelKeepsStaffOutOfTheConsole(t *testing.T) {
 		wantRedirect(t, c.Post("/login/2fa", url.Values{"code": {env.TOTP(secret)}}), "/dashboard")
 		wantStatus(t, c.Get("/admin"), http.StatusOK)
 	}, func(c *app.Config) { c.Require2FA = 7 })
+}
+
+// Over https the cookies are __Host- and Secure, and a form must come
+// from the site's own origin.
+func TestHTTPSCookiesAndOriginCheck(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("ann", 1)
+		send := func(method, path, origin string, form url.Values, cookies []*http.Cookie) *http.Response {
+			t.Helper()
+			req := httptest.NewRequest(method, "https://example.com"+path, strings.NewReader(form.Encode()))
+			req.Header.Set("X-Forwarded-Proto", "https")
+			req.Header.Set("X-Forwarded-For", "203.0.113.10")
+			if form != nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if origin != "" {
+				req.Header.Set("Origin", origin)
+			}
+			for _, c := range cookies {
+				req.AddCookie(c)
+			}
+			res, err := env.Server.Fiber.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		res := send(http.MethodGet, "/login", "", nil, nil)
+		var csrf *http.Cookie
+		for _, c := range res.Cookies() {
+			if strings.HasPrefix(c.Name, "wm_") {
+				t.Errorf("cookie %s without the __Host- prefix over https", c.Name)
+			}
+			if c.Name == "__Host-wm_csrf" {
+				csrf = c
+			}
+			if strings.HasPrefix(c.Name, "__Host-") && (!c.Secure || c.Path != "/" || c.Domain != "") {
+				t.Errorf("cookie %s: Secure %v, Path %q, Domain %q", c.Name, c.Secure, c.Path, c.Domain)
+			}
+		}
+		if csrf == nil {
+			t.Fatal("no __Host-wm_csrf cookie")
+		}
+		form := url.Values{"_csrf": {csrf.Value}, "login": {"ann"}, "password": {apptest.Password}}
+		if res := send(http.MethodPost, "/login", "https://evil.example", form, []*http.Cookie{csrf}); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("a form from another origin: %d", res.StatusCode)
+		}
+		if res := send(http.MethodPost, "/login", "", form, []*http.Cookie{csrf}); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("a form with no origin at all: %d", res.StatusCode)
+		}
+		res = send(http.MethodPost, "/login", "https://example.com", form, []*http.Cookie{csrf})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/dashboard" {
+			t.Fatalf("a form from the site: %d → %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		var signedIn bool
+		for _, c := range res.Cookies() {
+			signedIn = signedIn || (c.Name == "__Host-wm_session" && c.Value != "" && c.Secure)
+		}
+		if !signedIn {
+			t.Fatal("no __Host-wm_session cookie after signing in")
+		}
+	}, func(c *app.Config) { c.BaseURL = "https://example.com" })
+}
+
+// The API resets two-factor like the console: on lower levels only, never
+// the key's own account; user objects say mfa_enabled.
+func TestAPIResetsTwoFactor(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		admin := env.User("admin", 9)
+		peer := env.User("peer", 9)
+		ann := env.User("ann", 1)
+		env.TurnOnMFA("ann")
+		env.TurnOnMFA("admin")
+		key := env.APIKey("admin")
+		c := env.Client()
+		var got struct {
+			Data struct {
+				MFAEnabled *bool `json:"mfa_enabled"`
+			} `json:"data"`
+		}
+		annPath := "/api/v1/users/" + strconv.FormatInt(ann.ID, 10)
+		res := c.API(http.MethodGet, annPath, key, nil)
+		res.JSON(t, &got)
+		if got.Data.MFAEnabled == nil || !*got.Data.MFAEnabled {
+			t.Fatalf("mfa_enabled of ann: %s", res.Body)
+		}
+		wantStatus(t, c.API(http.MethodPost, "/api/v1/users/"+strconv.FormatInt(admin.ID, 10)+"/mfa/reset", key, nil), http.StatusForbidden)
+		wantStatus(t, c.API(http.MethodPost, "/api/v1/users/"+strconv.FormatInt(peer.ID, 10)+"/mfa/reset", key, nil), http.StatusForbidden)
+		res = c.API(http.MethodPost, annPath+"/mfa/reset", key, nil)
+		wantStatus(t, res, http.StatusOK)
+		res.JSON(t, &got)
+		if got.Data.MFAEnabled == nil || *got.Data.MFAEnabled {
+			t.Fatalf("after the reset: %s", res.Body)
+		}
+	})
 }

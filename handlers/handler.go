@@ -30,6 +30,7 @@ type Options struct {
 	Registration string // open, confirm or closed
 	Development  bool   // show template errors to the designer
 	Require2FA   int    // accounts at or above this level (0: none) set up two-factor before using the console
+	Passkeys     bool   // passkeys work here (BASE_URL names a host)
 	Version      string
 }
 
@@ -115,7 +116,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // render draws a page inside the layout and sends it. Every template
 // gets: Title, Me, Flashes, CSRF, Path, RequestID, Site, Registration,
-// Version, plus the handler's own keys.
+// Version, Passkeys, plus the handler's own keys.
 func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 	body, err := h.draw(c, name, p)
 	if err != nil {

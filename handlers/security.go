@@ -98,6 +98,22 @@ func (h *Handler) DisableTOTP(c *fiber.Ctx) error {
 	return redirect(c, "/settings/security")
 }
 
+// NewRecoveryCodes replaces the recovery codes (with the password) and
+// shows the new ones once.
+func (h *Handler) NewRecoveryCodes(c *fiber.Ctx) error {
+	codes, err := h.Users.NewRecoveryCodes(c.UserContext(), actor(c), c.FormValue("recovery_password"))
+	if fields, ok := fieldErrors(err); ok {
+		return h.securityPage(c, fiber.StatusUnprocessableEntity, fields)
+	}
+	if err != nil {
+		return err
+	}
+	session(c).v.Codes = codes
+	session(c).dirty = true
+	flash(c, "success", "Here are your new recovery codes: the old ones no longer work.")
+	return redirect(c, "/settings/security")
+}
+
 // takeRecoveryCodes returns the recovery codes waiting to be shown once.
 func takeRecoveryCodes(c *fiber.Ctx) []string {
 	s := session(c)

@@ -201,12 +201,12 @@ func cached[T any](ctx context.Context, s *Service, key string, compute func() (
 	}
 }
 
-// ConsoleList is List for the console. A search (or a date range), which
-// List answers by reading every match to count them, keeps its total, and
-// each of its pages, in the console cache, so that paging, sorting back
-// and forth and reloading don't search a million accounts again. Other
-// filters go straight to List, whose totals come from the census. The
-// page's Items are shared: read them, don't change them.
+// ConsoleList is List for the console. A search (or a date range) keeps
+// its (capped) total, and each of its pages, in the console cache, so that
+// paging, sorting back and forth and reloading don't search a million
+// accounts again. Other filters go straight to List, whose totals come
+// from the census. The page's Items are shared: read them, don't change
+// them.
 func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error) {
 	if err := f.Normalize(DefaultLimit); err != nil {
 		return Page[User]{}, err
@@ -230,19 +230,25 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 			return s.listUnindexed(ctx, ids, f, false)
 		})
 	}
+	// Three characters or more, or a date range: List counts up to
+	// shortSearchIDs (more would mean reading every match); the page and
+	// that count are kept.
 	return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
-		items := []User{}
-		q := s.db.NewSelect().Model(&items)
-		s.applyFilter(q, f)
-		total, err := cached(ctx, s, where, func() (int, error) {
-			n, err := q.Count(ctx)
-			return int(n), err
+		total, err := cached(ctx, s, where, func() ([2]int, error) {
+			n, atLeast, err := s.countCapped(ctx, f)
+			if atLeast {
+				return [2]int{n, 1}, err
+			}
+			return [2]int{n, 0}, err
 		})
 		if err != nil {
 			return Page[User]{}, err
 		}
+		items := []User{}
+		q := s.db.NewSelect().Model(&items)
+		s.applyFilter(q, f)
 		err = q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit)).Scan(ctx)
-		return Page[User]{Items: items, Total: total, Page: f.Page, Limit: f.Limit}, err
+		return pageOf(items, total[0], total[1] == 1, f), err
 	})
 }
 

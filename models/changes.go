@@ -44,6 +44,10 @@ const (
 	TopicAccounts Topic = "users"
 	// TopicEvents: the audit log (a new event, a sign-in among them).
 	TopicEvents Topic = "events"
+	// TopicSessions: sessions ended (rows of the sessions table deleted:
+	// one device signed out, expired sessions pruned). Other processes
+	// drop their cached sessions; this one already has (sessions.go).
+	TopicSessions Topic = "sessions"
 )
 
 // notifyChannel is the PostgreSQL channel of the change signal.
@@ -65,10 +69,11 @@ type changes struct {
 	subs map[uint64]func(Change)
 	next uint64
 
-	listening atomic.Bool  // Follow holds a LISTEN connection (PostgreSQL)
-	nextPoll  atomic.Int64 // unix nanoseconds, service clock
-	pollMu    sync.Mutex
-	seen      map[string]int64 // change_seq at the last poll (SQLite)
+	listening     atomic.Bool  // Follow holds a LISTEN connection (PostgreSQL)
+	sessionsEnded atomic.Bool  // a sessions row was deleted; announce at the next COMMIT
+	nextPoll      atomic.Int64 // unix nanoseconds, service clock
+	pollMu        sync.Mutex
+	seen          map[string]int64 // change_seq at the last poll (SQLite)
 }
 
 // OnChange calls fn after every announced change, from the goroutine that
@@ -103,6 +108,11 @@ func (s *Service) Epoch() uint64 { return s.changes.epoch.Load() }
 // milliseconds (NOTIFY); on SQLite within Options.AccountCacheCheck.
 func (s *Service) Announce(ctx context.Context, topic Topic) error {
 	s.publish(Change{Topic: topic})
+	return s.announceElsewhere(ctx, topic)
+}
+
+// announceElsewhere is Announce for the other processes only.
+func (s *Service) announceElsewhere(ctx context.Context, topic Topic) error {
 	if IsPostgres(s.db) {
 		_, err := s.db.ExecContext(ctx, "SELECT pg_notify(?, ? || ' ' || current_schema())", notifyChannel, string(topic))
 		return err
@@ -134,6 +144,7 @@ func (s *Service) publish(ch Change) {
 func (s *Service) Follow(ctx context.Context) (stopped <-chan struct{}) {
 	done := make(chan struct{})
 	if !IsPostgres(s.db) {
+		s.pollNow(ctx) // what is there now is the mark to compare with
 		go func() {
 			defer close(done)
 			t := time.NewTicker(s.opts.AccountCacheCheck)
@@ -225,6 +236,19 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// sessionsEndedElsewhere tells the other processes that sessions ended,
+// in the background: the hook that notices it may be inside a transaction
+// that holds SQLite's write lock.
+func (s *Service) sessionsEndedElsewhere() {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := s.announceElsewhere(ctx, TopicSessions); err != nil {
+			s.log.WarnContext(ctx, "change signal: announcing ended sessions", "err", err)
+		}
+	}()
+}
+
 // publishAll announces every topic the service knows.
 func (s *Service) publishAll(remote bool) {
 	s.publish(Change{Topic: TopicAccounts, Remote: remote})
@@ -290,6 +314,9 @@ func (h changeHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 		return
 	case "COMMIT":
 		h.s.publishAll(false)
+		if h.s.changes.sessionsEnded.Swap(false) {
+			h.s.sessionsEndedElsewhere()
+		}
 		return
 	}
 	if ctx.Value(presenceWrite{}) != nil {
@@ -302,6 +329,15 @@ func (h changeHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 			return
 		case "events":
 			h.s.publish(Change{Topic: TopicEvents})
+			return
+		case "sessions":
+			if e.Operation() == "DELETE" && e.Err == nil {
+				// Announced now (outside a transaction this is after the
+				// write) and again at the next COMMIT (inside one, only
+				// then is the delete visible to others).
+				h.s.changes.sessionsEnded.Store(true)
+				h.s.sessionsEndedElsewhere()
+			}
 			return
 		case "":
 		default:

@@ -129,7 +129,7 @@ var EventActions = []string{
 	EvSignup, EvLogin, EvLoginFailed, EvLoginLocked, EvLogout, EvCreate, EvUpdate,
 	EvBan, EvUnban, EvDelete, EvRestore, EvPurge, EvPassword, EvPasswordChange,
 	EvSessionsRevoke, EvSessionRevoke, EvConfirm, EvProfile, EvMFAEnable, EvMFADisable, EvMFAReset,
-	EvRecoveryUsed, EvPasskeyAdd, EvPasskeyRemove,
+	EvRecoveryUsed, EvRecoveryNew, EvPasskeyAdd, EvPasskeyRemove,
 }
 
 // Record writes an event for callers outside the service's own actions

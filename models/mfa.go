@@ -297,29 +297,45 @@ func (s *Service) SecondFactor(ctx context.Context, m Meta, pending *Session, co
 	if err != nil {
 		return nil, SignIn{}, err
 	}
-	if u.Type != TypeActive || u.SessionVersion != pending.SessionVersion {
+	if u.SessionVersion != pending.SessionVersion {
 		return nil, SignIn{}, ErrInvalidCredentials
 	}
-	if err := s.signInLocked(ctx, m, u); err != nil {
-		return nil, SignIn{}, err
-	}
-	if strings.TrimSpace(code) == "" {
-		return nil, SignIn{}, fieldError("code", "Enter the code from your app, or a recovery code.")
-	}
-	method, err := s.checkCode(ctx, s.db, u, code)
+	method, err := s.VerifySecondFactor(ctx, m, u, code)
 	if err != nil {
 		return nil, SignIn{}, err
 	}
+	return u, SignIn{Method: pending.Method, Remember: pending.Remember, SecondFactor: method}, nil
+}
+
+// VerifySecondFactor checks a code of an account whose password was just
+// right (Login answered SecondFactorError): a TOTP code or an unused
+// recovery code, which it spends. It says which it was (MethodTOTP,
+// MethodRecovery). Wrong codes count as failed sign-ins like wrong
+// passwords, and a locked account is refused before its code is read.
+func (s *Service) VerifySecondFactor(ctx context.Context, m Meta, u *User, code string) (string, error) {
+	if u.Type != TypeActive || !u.MFAEnabled {
+		return "", ErrInvalidCredentials
+	}
+	if err := s.signInLocked(ctx, m, u); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(code) == "" {
+		return "", fieldError("code", "Enter the code from your app, or a recovery code.")
+	}
+	method, err := s.checkCode(ctx, s.db, u, code)
+	if err != nil {
+		return "", err
+	}
 	if method == "" {
-		return nil, SignIn{}, s.signInFailed(ctx, m, u, "wrong second-factor code")
+		return "", s.signInFailed(ctx, m, u, "wrong second-factor code")
 	}
 	if err := s.ClearFailures(ctx, Guess{AccountID: u.ID, IP: m.IP}); err != nil {
-		return nil, SignIn{}, err
+		return "", err
 	}
 	if method == MethodRecovery {
 		_ = s.record(ctx, s.db, Actor{User: u, Meta: m}, EvRecoveryUsed, &u.ID, "")
 	}
-	return u, SignIn{Method: pending.Method, Remember: pending.Remember, SecondFactor: method}, nil
+	return method, nil
 }
 
 // DisableTOTP turns two-factor off for the signed-in account, which must
@@ -382,6 +398,47 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 		}
 	}
 	return err
+}
+
+// NewRecoveryCodes replaces the signed-in account's recovery codes with
+// new ones, after checking its password; the old ones stop working.
+func (s *Service) NewRecoveryCodes(ctx context.Context, by Actor, password string) ([]string, error) {
+	if by.User == nil {
+		return nil, denied("sign in first")
+	}
+	u, err := s.Get(ctx, by.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.MFAEnabled {
+		return nil, &ConflictError{Field: "code", Message: "Two-factor sign-in is not on."}
+	}
+	if password == "" {
+		return nil, fieldError("recovery_password", "Enter your password.")
+	}
+	// Guessed like a sign-in (throttle.go), as every password check is.
+	g := Guess{AccountID: u.ID, IP: by.IP}
+	if err := s.CheckGuess(ctx, g); err != nil {
+		return nil, err
+	}
+	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil && !errors.Is(err, errBadPHC) {
+		return nil, err
+	}
+	if !ok {
+		if err := s.CountFailure(ctx, by.Meta, g); err != nil {
+			return nil, err
+		}
+		return nil, fieldError("recovery_password", "The password is not right.")
+	}
+	var codes []string
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if codes, err = s.newRecoveryCodes(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, by, EvRecoveryNew, &u.ID, "")
+	})
+	return codes, err
 }
 
 // dropSecondFactor removes the TOTP secret and the recovery codes and

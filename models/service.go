@@ -167,6 +167,10 @@ func NewService(db *bun.DB, opts Options) *Service {
 			s.dropFigures(ch.Topic)
 		case TopicEvents:
 			s.dropFigures(ch.Topic)
+		case TopicSessions:
+			if ch.Remote {
+				s.ForgetCachedSessions()
+			}
 		}
 	})
 	return s
@@ -233,6 +237,7 @@ const (
 	EvMFADisable     = "mfa.disable"
 	EvMFAReset       = "mfa.reset"
 	EvRecoveryUsed   = "mfa.recovery_used"
+	EvRecoveryNew    = "mfa.recovery_new"
 	EvPasskeyAdd     = "passkey.add"
 	EvPasskeyRemove  = "passkey.remove"
 	EvConfirm        = "user.confirm"

@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -203,4 +204,27 @@ func TestUserSessionsListAndRevokePermissions(t *testing.T) {
 func isDenied(err error) bool {
 	var d *models.DeniedError
 	return errors.As(err, &d)
+}
+
+// BenchmarkSessionByToken is the session lookup of every signed-in page:
+// from memory, with the last-seen write due once a minute.
+func BenchmarkSessionByToken(b *testing.B) {
+	db := modelstest.Open(b, "sqlite")
+	clock := modelstest.NewClock()
+	svc := modelstest.Service(db, clock)
+	ctx := context.Background()
+	u, err := svc.Create(ctx, models.System, models.NewUser{Username: "bench", Password: password, Level: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := svc.StartSession(ctx, models.Meta{}, u, models.SignIn{Method: models.MethodPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.SessionByToken(ctx, tok, models.Meta{IP: "192.0.2.1"}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -220,3 +220,26 @@ func TestFiguresFollowOtherProcesses(t *testing.T) {
 		})
 	})
 }
+
+// A session ended by another process (one device signed out from another
+// server) is dropped from this process's session cache through the change
+// signal, within 2 s (milliseconds on PostgreSQL), not after the cache's 15 s.
+func TestSessionEndedElsewhere(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		e.follow()
+		other := models.NewService(bun.NewDB(db.DB, db.Dialect()), models.Options{Argon2: modelstest.FastArgon2})
+		u := e.user("alice", 1, models.TypeActive)
+		token, sess, err := e.svc.StartSession(e.ctx, models.Meta{}, u, models.SignIn{Method: models.MethodPassword})
+		e.check(err)
+		if _, err := e.svc.SessionByToken(e.ctx, token, models.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Second) // the next read polls (SQLite)
+		e.check(other.RevokeSession(e.ctx, models.Actor{User: u}, u.ID, sess.ID))
+		e.eventually("a session ended elsewhere", func() bool {
+			_, err := e.svc.SessionByToken(e.ctx, token, models.Meta{})
+			return err != nil
+		})
+	})
+}

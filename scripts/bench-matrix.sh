@@ -24,6 +24,7 @@
 #   DURATION     length of each wrk run (2s); THREADS (2); CONNS (32)
 #   ONLY         run only the requests whose path matches this grep -E pattern
 #   PORT         the server's port (3420)
+#   RESULTS      where the rows are written ($BENCH_DIR/matrix-results.tsv)
 #
 # The databases are kept (seeded once, migrated on each run); the script
 # adds an admin "bench_admin" and an API key to them.
@@ -59,7 +60,7 @@ trap cleanup EXIT
 
 echo "== building the server" >&2
 go build -o "$work/webmin" .
-results="$BENCH_DIR/matrix-results.tsv"
+results=${RESULTS:-$BENCH_DIR/matrix-results.tsv}
 : >"$results"
 
 today=$(date -u +%F)
@@ -212,7 +213,8 @@ for db in $DBS; do
     --level 10 --password-stdin >/dev/null 2>&1 || true
 
   base="http://127.0.0.1:$PORT"
-  env PORT="$PORT" DATA_DIR="$work" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn BASE_URL="$base" API_RATE_LIMIT=1000000000 \
+  # BASE_URL names a host, not an address: passkeys need a domain.
+  env PORT="$PORT" DATA_DIR="$work" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn BASE_URL="http://localhost:$PORT" API_RATE_LIMIT=1000000000 \
     "$work/webmin" >"$work/server-$db.log" 2>&1 &
   srv=$!
   wait_ready "$base/readyz"

@@ -189,8 +189,9 @@ for db in $DBS; do
   fi
 
   echo "== $db: server on :$port"
+  # BASE_URL names a host, not an address: passkeys need a domain.
   env PORT="$port" DATA_DIR="$data" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn \
-    BASE_URL="$base" SITE_DIR=scripts/bench-site "$work/webmin" >"$work/server-$db.log" 2>&1 &
+    BASE_URL="http://localhost:$port" SITE_DIR=scripts/bench-site "$work/webmin" >"$work/server-$db.log" 2>&1 &
   pids+=($!)
   srv=$!
   wait_ready "$base/readyz"

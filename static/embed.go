@@ -1,4 +1,5 @@
-// Package static holds the stylesheet and images, embedded in the binary.
+// Package static holds the stylesheet and the passkeys script
+// (js/passkeys.js), embedded in the binary.
 package static
 
 import "embed"
