@@ -289,6 +289,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if err := srv.Site.Close(stopCtx); err != nil { // hooks under way may queue mail
+		log.Warn("site hooks", "err", err)
+	}
 	if err := srv.Mailer.Stop(stopCtx); err != nil {
 		log.Warn("mail queue", "err", err)
 	}

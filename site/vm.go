@@ -260,10 +260,13 @@ func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.L
 	if perr == nil {
 		return nil
 	}
-	v.broken = true
 	var ae *lua.ApiError
 	if !errors.As(perr, &ae) {
+		v.broken = true
 		return &ScriptError{Message: perr.Error()}
+	}
+	if ae.Type == lua.ApiErrorPanic || b.Err() != nil {
+		v.broken = true // stopped mid-way: start the next call on a fresh state
 	}
 	if t, ok := ae.Object.(*lua.LTable); ok {
 		if goErr := cl.errs[t]; goErr != nil {
