@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
+
+	"github.com/webmin/webmin/migrations"
 )
 
 // Audit-log actions of linked identities. An identity sign-in is a login
@@ -429,7 +431,9 @@ func (s *Service) freeUsername(ctx context.Context, db bun.IDB, candidates ...st
 			}
 			name = truncateASCII(base, 30-len(suffix)) + suffix
 		}
-		taken, err := db.NewSelect().Model((*User)(nil)).Where("lower(u.username) = lower(?)", name).Exists(ctx)
+		// Taken in any case, or by a look-alike (the skeleton's unique index).
+		taken, err := db.NewSelect().Model((*User)(nil)).
+			Where("lower(u.username) = lower(?) OR u.username_skeleton = ?", name, migrations.Skeleton(name)).Exists(ctx)
 		if err != nil {
 			return "", err
 		}

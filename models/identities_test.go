@@ -85,6 +85,15 @@ func TestSignUpWithIdentity(t *testing.T) {
 		if err != nil || w.Type != models.TypeActive || w.EmailVerifiedAt == nil {
 			t.Fatalf("confirm with a verified address: %+v %v", w, err)
 		}
+		// A preferred name that only looks like a taken one gets a number too.
+		if _, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: "ana.lee", Password: password}); err != nil {
+			t.Fatal(err)
+		}
+		alike := profile("s5", "", false)
+		alike.Username = "ana.1ee" // "1" looks like "l"
+		if a, err := e.svc.SignUpWithIdentity(e.ctx, m, alike, models.RegistrationOpen, ""); err != nil || a.Username != "ana.1ee2" {
+			t.Fatalf("a look-alike preferred name: %+v %v", a, err)
+		}
 		// No address at all in open mode: an account without one.
 		n, err := e.svc.SignUpWithIdentity(e.ctx, m, models.ProviderProfile{Provider: "github", Subject: "7"}, models.RegistrationOpen, "")
 		if err != nil || n.Email != nil || n.Username != "member" {
