@@ -19,14 +19,15 @@ import (
 // startSiteOnLocalhost is startSite on http://localhost:PORT, which is
 // also the site's BASE_URL: WebAuthn needs a host name for its relying
 // party (an IP address is not one) and a secure context (localhost is).
-func startSiteOnLocalhost(t *testing.T, dbName string) *site {
+// opts see that BASE_URL already set.
+func startSiteOnLocalhost(t *testing.T, dbName string, opts ...func(*app.Config)) *site {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	env := apptest.New(t, dbName, func(c *app.Config) { c.BaseURL = url })
+	env := apptest.New(t, dbName, append([]func(*app.Config){func(c *app.Config) { c.BaseURL = url }}, opts...)...)
 	go func() { _ = env.Server.Fiber.Listener(ln) }()
 	t.Cleanup(func() { _ = env.Server.Fiber.ShutdownWithTimeout(5 * time.Second) })
 	dir := filepath.Join("testdata", "artifacts", artifactName(t.Name()))

@@ -28,6 +28,7 @@ import (
 	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/oauth"
 	"github.com/webmin/webmin/site"
 	"github.com/webmin/webmin/static"
 	"github.com/webmin/webmin/views"
@@ -99,6 +100,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	} else {
 		h.Opts.Passkeys = true
 	}
+	h.Providers = oauth.New(cfg.OAuth, nil, nil)
+	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation
 	users.OnBulkConfirmation(func(id int64, by models.Actor) {
 		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
