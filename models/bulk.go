@@ -771,15 +771,9 @@ func (s *Service) bulkApplyIn(ctx context.Context, tx bun.IDB, by Actor, def bul
 			return err
 		}
 	}
-	if def.endSessions { // as deleteSessions does for one account
-		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("user_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+	if def.endSessions {
+		if err := s.deleteSessions(ctx, tx, ids...); err != nil {
 			return err
-		}
-		if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			s.sessions.forgetUser(id)
 		}
 	}
 	evs := make([]Event, len(ids))
