@@ -193,7 +193,7 @@ func openSchema(t testing.TB, addr string) *bun.DB {
 	if _, err := setup.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatal(err)
 	}
-	opts := []pgdriver.Option{pgdriver.WithDSN(pgURL)}
+	opts := []pgdriver.Option{pgdriver.WithDSN(pgURL), pgdriver.WithResetSessionFunc(models.DropKilledConn)}
 	if addr != "" {
 		opts = append(opts, pgdriver.WithAddr(addr))
 	}
