@@ -163,26 +163,27 @@ func (s *Service) RecordLogout(ctx context.Context, by Actor) {
 }
 
 // ChangePassword changes the signed-in account's own password after
-// checking the current one; every session of the account ends.
+// checking the current one (an account made through a sign-in provider
+// has none, and sets its first without); every session of the account ends.
 func (s *Service) ChangePassword(ctx context.Context, by Actor, current, next string) (*User, error) {
 	if by.User == nil {
 		return nil, denied("sign in first")
 	}
-	c := checker{}
-	if current == "" {
-		c.add("current_password", "Enter your current password.")
-	}
-	c.check("password", next)
 	u, err := s.Get(ctx, by.User.ID)
 	if err != nil {
 		return nil, err
 	}
+	c := checker{}
+	if current == "" && u.HasPassword() { // an account made by a provider sets its first one
+		c.add("current_password", "Enter your current password.")
+	}
+	c.check("password", next)
 	// The current password is guessed like a sign-in: a stolen session
 	// must not become unlimited tries at the password. It is checked even
 	// when the new one is refused, so that the form says everything that
 	// is wrong at once.
 	g := Guess{AccountID: u.ID, IP: by.IP}
-	if current != "" {
+	if u.HasPassword() && current != "" {
 		if err := s.CheckGuess(ctx, g); err != nil {
 			return nil, err
 		}
