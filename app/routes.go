@@ -35,7 +35,16 @@ func (s *Server) routes(csrf fiber.Handler) {
 	apiLimiter := limiter.New(limiter.Config{
 		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
 	})
-	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter)
+	// Apps: a personal token for a login and password (no key; failed
+	// sign-ins counted as on the sign-in form), and signing out with it.
+	tokenSignIns := limiter.New(limiter.Config{ // per address; the per-account lock is in the service
+		Max: 20, Expiration: 15 * time.Minute, SkipSuccessfulRequests: true, LimitReached: a.TooManyRequests,
+	})
+	app.Post("/api/v1/auth/token", a.Errors, tokenSignIns, a.CreateToken)
+	app.Delete("/api/v1/auth/token", a.Errors, a.Auth, a.RevokeToken) // read-only tokens may sign out too
+	// Everything else: a key; a key whose scope is read only reads.
+	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter, a.CheckScope)
+	v1.Get("/auth/token", a.GetToken)
 	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
 	v1.Get("/users", a.ListUsers)
 	v1.Get("/users/me", a.GetMe)
@@ -89,6 +98,9 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Post("/settings", signedIn, h.SaveSettings)
 	app.Post("/settings/password", signedIn, h.ChangePassword)
 	app.Post("/settings/sessions/revoke", signedIn, h.RevokeSessions)
+	app.Get("/settings/tokens", signedIn, h.ShowTokens) // personal API tokens: shown once, hashed
+	app.Post("/settings/tokens", signedIn, h.CreateToken)
+	app.Post("/settings/tokens/:id/revoke", signedIn, h.RevokeToken)
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.

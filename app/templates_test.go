@@ -137,6 +137,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "member/settings", client: member, path: "/settings", status: 200, marker: `action="/settings/password"`},
 			{template: "member/settings", client: member, method: http.MethodPost, path: "/settings/password", status: 422, marker: `field-error`,
 				form: url.Values{"current_password": {"wrong"}, "password": {"x"}}},
+			{template: "member/tokens", client: member, path: "/settings/tokens", status: 200, marker: `action="/settings/tokens"`},
+			{template: "member/tokens", client: member, method: http.MethodPost, path: "/settings/tokens", status: 422, marker: `field-error`,
+				form: url.Values{"name": {""}, "scope": {"all"}}},
 			{template: "profile/show", client: member, path: "/profile/ada", status: 200, marker: `href="/settings"`},
 			{template: "errors/error", client: member, path: "/admin", status: 403, marker: `error-code`},
 
