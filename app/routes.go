@@ -40,6 +40,7 @@ func (s *Server) routes(csrf fiber.Handler) {
 	tokenSignIns := limiter.New(limiter.Config{ // per address; the per-account lock is in the service
 		Max: 20, Expiration: 15 * time.Minute, SkipSuccessfulRequests: true, LimitReached: a.TooManyRequests,
 	})
+	app.Get("/api/v1/openapi.json", a.Errors, a.OpenAPI) // the contract (handlers/api/openapi.json); no key
 	app.Post("/api/v1/auth/token", a.Errors, tokenSignIns, a.CreateToken)
 	app.Delete("/api/v1/auth/token", a.Errors, a.Auth, a.RevokeToken) // read-only tokens may sign out too
 	// Everything else: a key; a key whose scope is read only reads.
@@ -89,6 +90,7 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Post("/register", signups, h.Register)
 	app.Post("/logout", h.Logout)
 	app.Get("/profile/:username", h.ShowProfile)
+	app.Get("/api/docs", h.ShowAPIDocs) // the JSON API's reference, drawn from its OpenAPI document
 	app.Get("/setup", h.ShowSetup)
 	app.Post("/setup", h.Setup)
 

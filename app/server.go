@@ -89,6 +89,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
+	h.APIDocument = api.Document
 	h.AfterRegister = h.SendConfirmation
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{

@@ -131,6 +131,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "auth/link_invalid", client: guest, path: "/password/reset/not-a-token", status: 404, marker: `<h1`},
 			{template: "profile/show", client: guest, path: "/profile/ADA", status: 200, marker: `Ada Lovelace`},
 			{template: "errors/error", client: guest, path: "/no/such/page", status: 404, marker: `error-code`},
+			{template: "api/docs", client: guest, path: "/api/docs", status: 200, marker: `class="card api-operation"`},
 
 			// Members
 			{template: "member/dashboard", client: member, path: "/dashboard", status: 200, marker: `Hello, Ada Lovelace`},

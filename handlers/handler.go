@@ -52,6 +52,10 @@ type Handler struct {
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go
 
+	// APIDocument is the JSON API's OpenAPI document, drawn by /api/docs.
+	APIDocument []byte
+	apiDocs     apiDocsCache // api_docs.go
+
 	guestHome pageCache     // the home page as every visitor without a session sees it
 	fragments fragmentCache // drawn nav bars and keyed pages; see fragments.go
 }
