@@ -197,7 +197,38 @@ func TestAdminKeyWithScopeAndExpiry(t *testing.T) {
 		wantContains(t, page, `data-scope="read"`)
 		wantAPIError(t, env.Client().API("POST", fmt.Sprint("/api/v1/users/", bob.ID, "/block"), m[1], nil), http.StatusForbidden, "")
 		env.Clock.Advance(31 * 24 * time.Hour)
-		wantContains(t, admin.Get("/admin/keys"), "Expired")
+		wantContains(t, env.SignedIn("admin").Get("/admin/keys"), "Expired") // the session of a month ago has ended
 		wantAPIError(t, env.Client().API("GET", "/api/v1/users", m[1], nil), http.StatusUnauthorized, "")
+	})
+}
+
+// With two-factor on, a token needs the code too: none is a 422 naming
+// "code", a wrong one is a 401 counted like a wrong password, a right
+// one (or a recovery code, once) makes the token.
+func TestAPITokenWithTwoFactor(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("ada", 1)
+		secret, recovery := env.TurnOnMFA("ada")
+		c := env.Client()
+		ask := func(code any) *apptest.Response {
+			body := map[string]any{"login": "ada", "password": apptest.Password}
+			if code != nil {
+				body["code"] = code
+			}
+			return c.API("POST", "/api/v1/auth/token", "", body)
+		}
+		wantAPIError(t, ask(nil), http.StatusUnprocessableEntity, "code")
+		wantAPIError(t, ask("000000"), http.StatusUnauthorized, "")
+		// The right password with no code makes nothing.
+		if keys, err := env.Users.APIKeys(context.Background(), models.APIKeyFilter{Owner: mustGet(t, env, "ada").ID}); err != nil || keys.Total != 0 {
+			t.Fatalf("tokens before the code: %v %v", keys.Items, err)
+		}
+		env.Clock.Advance(time.Minute) // a fresh time step: a TOTP code works once
+		k := oneOf(t, ask(env.TOTP(secret)), http.StatusCreated)
+		if me := oneOf(t, c.API("GET", "/api/v1/users/me", k["token"].(string), nil), http.StatusOK); me["username"] != "ada" || me["mfa_enabled"] != true {
+			t.Fatalf("me: %v", me)
+		}
+		oneOf(t, ask(recovery[0]), http.StatusCreated)
+		wantAPIError(t, ask(recovery[0]), http.StatusUnauthorized, "") // used
 	})
 }

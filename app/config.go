@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/webmin/webmin/site"
 )
 
 // Config is every setting, read once from the environment (SPEC §6).
@@ -37,6 +39,14 @@ type Config struct {
 	TrustedProxies []string      // TRUSTED_PROXIES: comma-separated addresses/CIDRs whose X-Forwarded-For is believed
 	DefaultLevel   int           // DEFAULT_LEVEL (1): level given at self-registration
 	APIRateLimit   int           // API_RATE_LIMIT (300): requests per minute per API key
+	Require2FA     int           // REQUIRE_2FA_LEVEL (0 = unset): accounts at or above it set up two-factor before using the console
+	SiteDir        string        // SITE_DIR (./site): the site's Lua scripts and their views; absent means none
+	SitePrefix     string        // SITE_PREFIX (/site): where script routes are mounted; "/" mounts them at the root
+	SiteTimeout    time.Duration // SITE_TIMEOUT (100ms): the time limit of one script call
+	// ShutdownDrain (SHUTDOWN_DRAIN, 5s) is how long the server goes on
+	// serving after SIGTERM while /readyz already answers 503, so that a
+	// load balancer stops sending requests before the listener closes.
+	ShutdownDrain time.Duration
 }
 
 // Registration modes.
@@ -64,6 +74,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Env:           strings.ToLower(or(getenv("APP_ENV"), "production")),
 		DefaultLevel:  1,
 		APIRateLimit:  300,
+		SiteDir:       or(getenv("SITE_DIR"), "site"),
+		SitePrefix:    or(getenv("SITE_PREFIX"), "/site"),
+		SiteTimeout:   100 * time.Millisecond,
+		ShutdownDrain: 5 * time.Second,
 	}
 	var errs []error
 	if v := getenv("PORT"); v != "" {
@@ -118,6 +132,34 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("API_RATE_LIMIT: %q must be a number of requests per minute (1 or more)", v))
 		}
 		c.APIRateLimit = n
+	}
+	if v := getenv("REQUIRE_2FA_LEVEL"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil || l < 1 || l > 10 {
+			errs = append(errs, fmt.Errorf("REQUIRE_2FA_LEVEL: %q must be a level from 1 to 10 (or unset)", v))
+		}
+		c.Require2FA = l
+	}
+	if v := getenv("SITE_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d > 30*time.Second {
+			errs = append(errs, fmt.Errorf("SITE_TIMEOUT: %q is not a duration between 1ms and 30s (e.g. 100ms)", v))
+		}
+		c.SiteTimeout = d
+	}
+	c.SitePrefix = "/" + strings.Trim(c.SitePrefix, "/")
+	if c.SitePrefix == "/" {
+		c.SitePrefix = "" // the root: script routes go before the built-in pages
+	} else if strings.ContainsAny(c.SitePrefix, ":*+? ") || site.Reserved(c.SitePrefix) {
+		errs = append(errs, fmt.Errorf("SITE_PREFIX: %q must be a plain path outside %s (or / for the root)",
+			getenv("SITE_PREFIX"), strings.Join(site.ReservedPaths, ", ")))
+	}
+	if v := getenv("SHUTDOWN_DRAIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN: %q is not a duration between 0s and 5m (e.g. 5s)", v))
+		}
+		c.ShutdownDrain = d
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -26,8 +26,8 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 		if res.Header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
 		}
-		wantContains(t, res, "Too many attempts")
-		// Even the right password waits until the lock ends…
+		wantContains(t, res, "Too many failed attempts. Try again in 15 minutes.")
+		// Even the right password waits until the lock ends (from this address)…
 		wantStatus(t, env.Client().Post("/login", url.Values{"login": {"joe"}, "password": {apptest.Password}}), http.StatusTooManyRequests)
 		// …which it does by itself.
 		env.Clock.Advance(16 * 60e9)
@@ -40,7 +40,10 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 }
 
 func TestFailedSignInsLimitedPerAddress(t *testing.T) {
-	env := apptest.New(t, "sqlite")
+	apptest.EachDB(t, testFailedSignInsLimitedPerAddress)
+}
+
+func testFailedSignInsLimitedPerAddress(t *testing.T, env *apptest.Env) {
 	c := env.Client()
 	var res *apptest.Response
 	for i := 0; i < 21; i++ {

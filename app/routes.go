@@ -17,7 +17,7 @@ import (
 // Order matters in Fiber: a Use (or a Group with middleware) applies to
 // every route registered after it whose path it prefixes, so the machine
 // endpoints come first, then the page middleware, then the pages.
-func (s *Server) routes(csrf fiber.Handler) {
+func (s *Server) routes() {
 	h := s.Handler
 	app := s.Fiber
 
@@ -30,18 +30,19 @@ func (s *Server) routes(csrf fiber.Handler) {
 	// CSRF, JSON errors (a.Errors). Each key acts as its creator; the
 	// service applies that account's permissions. Rate limited per key;
 	// anything else under /api/v1 is a JSON 404 that never reaches the
-	// page middleware below.
+	// page middleware below. The limiters keep their counts in the
+	// database (Storage), so that every instance counts against the same
+	// limits.
 	a := s.API
 	apiLimiter := limiter.New(limiter.Config{
 		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
+		Storage: s.Users.LimiterStore("api"),
 	})
-	// Apps: a personal token for a login and password (no key; failed
-	// sign-ins counted as on the sign-in form), and signing out with it.
-	tokenSignIns := limiter.New(limiter.Config{ // per address; the per-account lock is in the service
-		Max: 20, Expiration: 15 * time.Minute, SkipSuccessfulRequests: true, LimitReached: a.TooManyRequests,
-	})
+	// Apps: a personal token for a login and password (no key; the
+	// service counts failed sign-ins per account and address, as for
+	// /login), and signing out with it.
 	app.Get("/api/v1/openapi.json", a.Errors, a.OpenAPI) // the contract (handlers/api/openapi.json); no key
-	app.Post("/api/v1/auth/token", a.Errors, tokenSignIns, a.CreateToken)
+	app.Post("/api/v1/auth/token", a.Errors, a.CreateToken)
 	app.Delete("/api/v1/auth/token", a.Errors, a.Auth, a.RevokeToken) // read-only tokens may sign out too
 	// Everything else: a key; a key whose scope is read only reads.
 	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter, a.CheckScope)
@@ -49,6 +50,12 @@ func (s *Server) routes(csrf fiber.Handler) {
 	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
 	v1.Get("/users", a.ListUsers)
 	v1.Get("/users/me", a.GetMe)
+	// Bulk actions on a filter (dry run first; jobs run in batches) and
+	// the CSV export, before /users/:id. The service decides who may.
+	v1.Post("/users/bulk", a.Bulk)
+	v1.Get("/users/bulk/:id", apiStaff, a.GetBulkJob)
+	v1.Post("/users/bulk/:id/cancel", apiStaff, a.CancelBulkJob)
+	v1.Get("/users/export.csv", apiStaff, a.ExportUsers)
 	v1.Get("/users/:id", a.GetUser)
 	v1.Post("/users", a.CreateUser)
 	v1.Patch("/users/:id", a.UpdateUser)
@@ -63,6 +70,7 @@ func (s *Server) routes(csrf fiber.Handler) {
 	v1.Post("/users/:id/confirm", a.ConfirmUser)
 	v1.Post("/users/:id/resend-confirmation", a.ResendConfirmation)
 	v1.Post("/users/:id/sessions/revoke", a.RevokeUserSessions) // any key on its own account
+	v1.Post("/users/:id/mfa/reset", a.ResetUserMFA)             // admins, on lower levels
 	v1.Put("/users/:id/password", a.SetUserPassword)
 	v1.Post("/users/:id/password-reset", a.SendPasswordReset)
 	// The audit log: all of it (admins), one account's (staff, as its console page).
@@ -70,22 +78,39 @@ func (s *Server) routes(csrf fiber.Handler) {
 	v1.Get("/users/:id/events", apiStaff, a.ListUserEvents)
 	v1.Use(a.NotFound)
 
-	// Pages: the session (Me), the CSRF check and token, presence.
-	app.Use(h.LoadSession, csrf, h.TrackPresence)
+	// Pages: the session (Me), the CSRF check and token (bound to the
+	// session), presence.
+	app.Use(h.LoadSession, h.CheckCSRF, h.TrackPresence)
 
 	signedIn := h.RequireSignedIn
 	adminOnly := h.RequireLevel(models.LevelAdmin)
-	failedLogins := limiter.New(limiter.Config{ // per address; the per-account lock is in the service
-		Max: 20, Expiration: 15 * time.Minute, SkipSuccessfulRequests: true, LimitReached: h.TooManyRequests,
-	})
+	// Sign-in has no limiter here: the service counts failed guesses per
+	// account and address and per address, shared by every instance
+	// (docs/throttling.md). This one counts accounts made per address;
+	// the service counts refused registrations.
 	signups := limiter.New(limiter.Config{
 		Max: 10, Expiration: time.Hour, SkipFailedRequests: true, LimitReached: h.TooManyRequests,
+		Storage: s.Users.LimiterStore("signup"),
 	})
+
+	// Site scripts (SITE_DIR/*.lua): their routes under SITE_PREFIX, with
+	// the page middleware above. At the root (SITE_PREFIX=/) they come
+	// before the built-in pages, which they may take over, except the
+	// reserved paths (/admin, /api, /static, /setup, /healthz, /readyz).
+	if s.Site.Prefix() == "" {
+		app.Use(s.Site.Handler)
+	} else {
+		app.Use(s.Site.Prefix(), s.Site.Handler)
+	}
 
 	// Visitors
 	app.Get("/", h.Home)
 	app.Get("/login", h.ShowLogin)
-	app.Post("/login", failedLogins, h.Login)
+	app.Post("/login", h.Login)
+	app.Get("/login/2fa", h.ShowSecondFactor)                 // after a right password, for accounts with two-factor
+	app.Post("/login/2fa", h.SecondFactor)                    // wrong codes are counted like wrong passwords
+	app.Post("/login/passkey/options", h.PasskeyLoginOptions) // JSON for static/js/passkeys.js
+	app.Post("/login/passkey", h.PasskeyLogin)
 	app.Get("/register", h.ShowRegister)
 	app.Post("/register", signups, h.Register)
 	app.Post("/logout", h.Logout)
@@ -103,17 +128,29 @@ func (s *Server) routes(csrf fiber.Handler) {
 	app.Get("/settings/tokens", signedIn, h.ShowTokens) // personal API tokens: shown once, hashed
 	app.Post("/settings/tokens", signedIn, h.CreateToken)
 	app.Post("/settings/tokens/:id/revoke", signedIn, h.RevokeToken)
+	app.Get("/settings/sessions", signedIn, h.ShowSessions) // devices signed in, this one marked
+	app.Post("/settings/sessions/:sid/revoke", signedIn, h.RevokeSession)
+	app.Get("/settings/security", signedIn, h.ShowSecurity) // two-factor, recovery codes, passkeys
+	app.Post("/settings/security/totp", signedIn, h.BeginTOTP)
+	app.Post("/settings/security/totp/confirm", signedIn, h.ConfirmTOTP)
+	app.Post("/settings/security/totp/disable", signedIn, h.DisableTOTP)
+	app.Post("/settings/security/recovery", signedIn, h.NewRecoveryCodes)
+	app.Post("/settings/security/passkeys/options", signedIn, h.PasskeyOptions) // JSON for static/js/passkeys.js
+	app.Post("/settings/security/passkeys", signedIn, h.AddPasskey)
+	app.Post("/settings/security/passkeys/:pid/rename", signedIn, h.RenamePasskey)
+	app.Post("/settings/security/passkeys/:pid/remove", signedIn, h.RemovePasskey)
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.
-	mailRequests := func() fiber.Handler {
-		return limiter.New(limiter.Config{Max: 5, Expiration: 15 * time.Minute, LimitReached: h.MailLimited})
+	mailRequests := func(name string) fiber.Handler {
+		return limiter.New(limiter.Config{Max: 5, Expiration: 15 * time.Minute, LimitReached: h.MailLimited,
+			Storage: s.Users.LimiterStore(name)})
 	}
 	app.Get("/confirm/sent", h.ShowConfirmSent) // before /confirm/:token
 	app.Get("/confirm/:token", h.Confirm)
-	app.Post("/confirm/resend", mailRequests(), h.ResendConfirmation)
+	app.Post("/confirm/resend", mailRequests("mail-resend"), h.ResendConfirmation)
 	app.Get("/password/forgot", h.ShowForgot)
-	app.Post("/password/forgot", mailRequests(), h.Forgot)
+	app.Post("/password/forgot", mailRequests("mail-forgot"), h.Forgot)
 	app.Get("/password/forgot/sent", h.ShowForgotSent)
 	app.Get("/password/reset/:token", h.ShowReset)
 	app.Post("/password/reset/:token", h.Reset)
@@ -125,6 +162,14 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Get("/", h.AdminDashboard)
 	staff.Get("/users", h.ListUsers)
 	staff.Get("/users/new", adminOnly, h.ShowNewUser) // before /users/:id
+	// Bulk actions on the list's filter: a dry run, then a job that runs
+	// in batches (its page reloads itself, and can cancel it); CSV export.
+	// The service decides who may do what (moderators: ban and unban).
+	staff.Get("/users/bulk", h.ShowBulk)
+	staff.Post("/users/bulk", h.StartBulkJob)
+	staff.Get("/users/bulk/:id", h.ShowBulkJob)
+	staff.Post("/users/bulk/:id/cancel", h.CancelBulkJob)
+	staff.Get("/users/export.csv", h.ExportUsers)
 	staff.Post("/users", adminOnly, h.CreateUser)
 	staff.Get("/users/:id", h.ShowUser) // e-mail addresses for admins only
 	staff.Post("/users/:id", adminOnly, h.SaveUser)
@@ -136,6 +181,8 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Post("/users/:id/password", adminOnly, h.SetUserPassword)
 	staff.Post("/users/:id/confirm", adminOnly, h.ConfirmUserEmail)
 	staff.Post("/users/:id/sessions/revoke", h.RevokeUserSessions)       // anyone on their own account; admins on lower levels
+	staff.Post("/users/:id/sessions/:sid/revoke", h.RevokeUserSession)   // one session; same rule
+	staff.Post("/users/:id/mfa/reset", adminOnly, h.ResetUserMFA)        // turn two-factor off, on lower levels
 	staff.Post("/users/:id/reset", adminOnly, h.SendUserReset)           // e-mail a password reset link
 	staff.Post("/users/:id/resend", adminOnly, h.ResendUserConfirmation) // e-mail the confirmation link again
 	staff.Get("/online", adminOnly, h.ShowOnline)
@@ -146,6 +193,11 @@ func (s *Server) routes(csrf fiber.Handler) {
 	staff.Get("/keys", adminOnly, h.ShowAPIKeys)
 	staff.Post("/keys", adminOnly, h.CreateAPIKey)
 	staff.Post("/keys/:id/revoke", adminOnly, h.RevokeAPIKey)
+
+	// Console › site scripts (admins): files, routes, hooks, recent
+	// errors; a superadmin may run a snippet with their own permissions.
+	staff.Get("/scripts", adminOnly, s.Site.ShowConsole)
+	staff.Post("/scripts/run", superadminOnly, s.Site.RunSnippet)
 
 	// Anything else: the 404 page.
 	app.Use(func(*fiber.Ctx) error { return models.ErrNotFound })

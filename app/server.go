@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/etag"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
@@ -30,6 +28,7 @@ import (
 	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/site"
 	"github.com/webmin/webmin/static"
 	"github.com/webmin/webmin/views"
 )
@@ -45,6 +44,7 @@ type Server struct {
 	Handler *handlers.Handler
 	API     *api.Handler   // the JSON API under /api/v1
 	Mailer  *mailer.Mailer // the mail queue: started by Serve, or by the first message (tests)
+	Site    *site.Runtime  // the site's Lua scripts (SITE_DIR)
 	Config  Config
 	Log     *slog.Logger
 }
@@ -54,8 +54,9 @@ func NewLogger(cfg Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
 
-// NewServer wires the application on an open, migrated database. opts
-// tunes the users service (tests use cheap hashing and their own clock).
+// NewServer wires the application on an open, migrated database; the
+// users service comes tuned by the caller (tests use cheap hashing and
+// their own clock).
 func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, error) {
 	secret, err := cfg.Secret()
 	if err != nil {
@@ -76,6 +77,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 			BaseURL:      cfg.BaseURL,
 			Registration: cfg.Registration,
 			Development:  cfg.Development(),
+			Require2FA:   cfg.Require2FA,
 			Version:      Version,
 		},
 	}
@@ -84,13 +86,24 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if cfg.ViewsDir != "" {
 		mailViews = os.DirFS(cfg.ViewsDir)
 	}
-	h.Mail, err = mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
+	mail, err := mailer.New(mailer.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, BaseURL: cfg.BaseURL,
 		Site: h.Opts.SiteName, Views: mailViews, Reload: cfg.ViewsDir != ""}, users, log)
 	if err != nil {
 		return nil, err
 	}
 	h.APIDocument = api.Document
+	// Passkeys need a host name for their relying party: a site served at
+	// an IP address runs without them (the pages hide their buttons).
+	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
+		log.Warn("passkeys are off: BASE_URL must name the site by a host name", "base_url", cfg.BaseURL, "err", err)
+	} else {
+		h.Opts.Passkeys = true
+	}
+	h.Mail = mail
 	h.AfterRegister = h.SendConfirmation
+	users.OnBulkConfirmation(func(id int64, by models.Actor) {
+		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
+	})
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{
 		AppName:               "Webmin",
@@ -108,15 +121,22 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		fcfg.TrustedProxies = cfg.TrustedProxies
 		fcfg.EnableIPValidation = true
 	}
+	// Site scripts: compiled now, so that a broken script stops the start.
+	scripts, err := site.New(site.Config{Dir: cfg.SiteDir, Prefix: cfg.SitePrefix, Timeout: cfg.SiteTimeout,
+		Development: cfg.Env == "development", Funcs: handlers.TemplateFuncs(), Log: log}, users, h)
+	if err != nil {
+		return nil, err
+	}
 	app := fiber.New(fcfg)
-	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: h.Mail, Config: cfg, Log: log,
-		API: &api.Handler{Users: users, Log: log, Mail: h.Mail}}
+	s := &Server{Fiber: app, Users: users, Handler: h, Mailer: mail, Site: scripts, Config: cfg, Log: log,
+		API: &api.Handler{Users: users, Log: log, Mail: mail}}
 
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals("requestid"))
 	}}))
 	app.Use(requestid.New())
 	app.Use(accessLog(log))
+	app.Use(h.CloseWhenDraining)
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; " +
 			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -128,20 +148,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	}))
 	app.Use(compress.New())
 
-	tokens := &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour}
-	s.routes(csrf.New(csrf.Config{
-		KeyLookup:         "form:_csrf",
-		CookieName:        "wm_csrf",
-		CookieSameSite:    "Lax",
-		CookieSecure:      cfg.SecureCookies(),
-		CookieHTTPOnly:    true,
-		CookieSessionOnly: true,
-		Expiration:        7 * 24 * time.Hour,
-		Storage:           tokens,
-		KeyGenerator:      tokens.Generate,
-		ContextKey:        "csrf",
-		ErrorHandler:      h.CSRFDenied,
-	}))
+	h.CSRF = &handlers.CSRFTokens{Key: deriveKey(secret, "csrf"), MaxAge: 7 * 24 * time.Hour, Secure: cfg.SecureCookies()}
+	s.routes()
 	return s, nil
 }
 
@@ -177,15 +185,15 @@ func accessLog(log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
-		status := c.Response().StatusCode()
 		if err != nil {
-			var fe *fiber.Error
-			if errors.As(err, &fe) {
-				status = fe.Code
-			} else if status < 400 {
-				status = 0 // decided by the error handler
+			// Let the one error path answer now, so that the status it
+			// decides is the one logged; the error is handled.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				return herr
 			}
+			err = nil
 		}
+		status := c.Response().StatusCode()
 		if log.Enabled(c.UserContext(), slog.LevelInfo) {
 			log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 				slog.String("method", c.Method()), slog.String("path", handlers.LogPath(c.Path())),
@@ -217,8 +225,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*models.Service, e
 	}), nil
 }
 
-// Serve runs the server until SIGINT or SIGTERM, then lets in-flight
-// requests finish (up to 20 seconds) and closes the database.
+// Serve runs the server until SIGINT or SIGTERM (or ctx ends), then
+// drains for cfg.ShutdownDrain (/readyz answers 503, requests are still
+// served), lets in-flight requests finish (up to 20 seconds) and closes
+// the database.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	users, err := Open(ctx, cfg, log)
 	if err != nil {
@@ -240,6 +250,10 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go prunePresence(ctx, users, log)
+	// Hear of other servers' and the command line's changes (ban, sign-out
+	// everywhere, new accounts) as they commit.
+	users.Follow(ctx)
+	go users.RunBulkJobs(ctx, 5*time.Second) // bulk actions, also those another instance left
 	// The mail queue outlives ctx: requests still finishing may queue mail,
 	// and Stop below handles it after them.
 	srv.Mailer.Start(context.WithoutCancel(ctx))
@@ -261,6 +275,12 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// Drain: /readyz says 503 at once while requests are still served, so
+	// that a load balancer moves traffic away before the listener closes;
+	// then requests in flight finish.
+	srv.Handler.Drain()
+	log.Info("shutting down: draining", "for", cfg.ShutdownDrain.String())
+	time.Sleep(cfg.ShutdownDrain)
 	log.Info("shutting down: letting requests in flight finish")
 	if err := srv.Fiber.ShutdownWithTimeout(20 * time.Second); err != nil && !strings.Contains(err.Error(), "closed") {
 		return err
@@ -274,6 +294,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
+// prunePresence deletes, every hour, presence older than a day and
+// expired sessions.
 func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -286,6 +308,16 @@ func prunePresence(ctx context.Context, users *models.Service, log *slog.Logger)
 				log.Warn("prune presence", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned presence", "rows", n)
+			}
+			if n, err := users.PruneCounters(ctx); err != nil {
+				log.Warn("prune failure counters and rate limits", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned failure counters and rate limits", "rows", n)
+			}
+			if n, err := users.PruneSessions(ctx); err != nil {
+				log.Warn("prune sessions", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned expired sessions", "rows", n)
 			}
 		}
 	}

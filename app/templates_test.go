@@ -86,6 +86,12 @@ func TestEveryTemplateRenders(t *testing.T) {
 			t.Fatal(err)
 		}
 		member := env.SignedIn("ada")
+		env.User("tess", 1)
+		env.TurnOnMFA("tess")
+		halfway := env.Client()
+		if res := halfway.Post("/login", url.Values{"login": {"tess"}, "password": {apptest.Password}}); res.Location() != "/login/2fa" {
+			t.Fatalf("sign-in with two-factor: %d → %q", res.StatusCode, res.Location())
+		}
 		adaPath := "/admin/users/" + strconv.FormatInt(ada.ID, 10)
 		mallPath := "/admin/users/" + strconv.FormatInt(mallory.ID, 10)
 
@@ -142,6 +148,11 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "member/tokens", client: member, method: http.MethodPost, path: "/settings/tokens", status: 422, marker: `field-error`,
 				form: url.Values{"name": {""}, "scope": {"all"}}},
 			{template: "profile/show", client: member, path: "/profile/ada", status: 200, marker: `href="/settings"`},
+			{template: "member/sessions", client: member, path: "/settings/sessions", status: 200, marker: `data-current`},
+			{template: "member/security", client: member, path: "/settings/security", status: 200, marker: `id="totp-begin-form"`},
+			{template: "auth/second_factor", client: halfway, path: "/login/2fa", status: 200, marker: `name="code"`},
+			{template: "auth/second_factor", client: halfway, method: http.MethodPost, path: "/login/2fa", status: 401, marker: `flash-error`,
+				form: url.Values{"code": {"000000"}}},
 			{template: "errors/error", client: member, path: "/admin", status: 403, marker: `error-code`},
 
 			// The console
@@ -157,8 +168,19 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "admin/events", client: root, path: "/admin/events", status: 200, marker: `event-row`},
 			{template: "admin/outbox", client: root, path: "/admin/outbox", status: 200, marker: `class="mail`},
 			{template: "admin/keys", client: root, path: "/admin/keys", status: 200, marker: `action="/admin/keys"`},
+			{template: "admin/scripts", client: root, path: "/admin/scripts", status: 200, marker: `id="snippet-form"`},
+			{template: "admin/scripts", client: root, method: http.MethodPost, path: "/admin/scripts/run", status: 200,
+				marker: `id="snippet-output"`, form: url.Values{"code": {"print(1)"}}},
+			{template: "admin/bulk", client: root, path: "/admin/users/bulk?action=ban&type=active&reason=spam", status: 200, marker: `id="bulk-start"`},
+			{template: "admin/bulk", client: root, path: "/admin/users/bulk?action=explode", status: 422, marker: `flash-error`},
+			{template: "admin/bulk_jobs", client: root, path: "/admin/users/bulk", status: 200, marker: `Bulk jobs</h1>`},
 		} {
 			check(p)
+		}
+		if res := root.Post("/admin/users/bulk", url.Values{"action": {"revoke_sessions"}, "search": {"ada"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("start a bulk job: %d\n%s", res.StatusCode, res.Text())
+		} else {
+			check(tplPage{template: "admin/bulk_job", client: root, path: res.Location(), status: 200, marker: `id="bulk-progress"`})
 		}
 
 		// Every template in views/ was drawn by one of the requests above.

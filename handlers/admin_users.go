@@ -56,32 +56,10 @@ type sortLink struct {
 // a clear message (422) for a word it can't honour, never a 500.
 func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	me := Me(c)
-	f := models.Filter{
-		Type:          c.Query("type"),
-		Role:          c.Query("role"),
-		Search:        c.Query("search"),
-		Sort:          c.Query("sort", consoleSort),
-		Page:          queryInt(c, "page", 1),
-		Limit:         queryInt(c, "limit", models.DefaultLimit),
-		NoEmailSearch: !me.IsAdmin(),
-	}
-	errs := map[string]string{}
-	if v := strings.TrimSpace(c.Query("level")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			f.Level = &n
-		} else {
-			errs["level"] = "Level is a number from 0 to 10."
-		}
-	}
-	var err error
-	if f.CreatedFrom, err = parseDay(c.Query("created_from")); err != nil {
-		errs["created_from"] = "Use a date like 2026-01-31."
-	}
-	if f.CreatedBefore, err = parseDay(c.Query("created_to")); err != nil {
-		errs["created_to"] = "Use a date like 2026-01-31."
-	} else if !f.CreatedBefore.IsZero() {
-		f.CreatedBefore = f.CreatedBefore.AddDate(0, 0, 1) // the form's date is inclusive
-	}
+	f, errs := consoleFilter(c.Query, me)
+	f.Sort = c.Query("sort", consoleSort)
+	f.Page = queryInt(c, "page", 1)
+	f.Limit = queryInt(c, "limit", models.DefaultLimit)
 	for k, v := range f.Sanitize(models.DefaultLimit) {
 		errs[k] = v
 	}
@@ -124,7 +102,44 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 		"Roles":       models.Roles,
 		"Levels":      allLevels(),
 		"PageSizes":   pageSizes,
+		// partials/admin_bulk_forms
+		"FilterFields":  filterFields(f),
+		"BulkActions":   h.Users.BulkActionsFor(me),
+		"GrantLevels":   models.GrantableLevels(me),
+		"ExportColumns": exportColumnsFor(me),
 	}})
+}
+
+// consoleFilter reads the user list's filter (search, type, role, level,
+// created_from, created_to) through get (the query string, or a form's
+// fields), with a message for each value it can't read. The bulk forms
+// and the CSV export take the list's filter this way too.
+func consoleFilter(get func(key string, def ...string) string, me *models.User) (models.Filter, map[string]string) {
+	f := models.Filter{
+		Type:          get("type"),
+		Role:          get("role"),
+		Search:        get("search"),
+		Group:         strings.TrimSpace(get("group")),
+		NoEmailSearch: !me.IsAdmin(),
+	}
+	errs := map[string]string{}
+	if v := strings.TrimSpace(get("level")); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			f.Level = &n
+		} else {
+			errs["level"] = "Level is a number from 0 to 10."
+		}
+	}
+	var err error
+	if f.CreatedFrom, err = parseDay(get("created_from")); err != nil {
+		errs["created_from"] = "Use a date like 2026-01-31."
+	}
+	if f.CreatedBefore, err = parseDay(get("created_to")); err != nil {
+		errs["created_to"] = "Use a date like 2026-01-31."
+	} else if !f.CreatedBefore.IsZero() {
+		f.CreatedBefore = f.CreatedBefore.AddDate(0, 0, 1) // the form's date is inclusive
+	}
+	return f, errs
 }
 
 // filterQuery is the canonical query string of a filter, defaults left
@@ -136,6 +151,9 @@ func filterQuery(f models.Filter) url.Values {
 	}
 	if f.Type != "" && f.Type != "all" {
 		q.Set("type", f.Type)
+	}
+	if f.Group != "" {
+		q.Set("group", f.Group)
 	}
 	if f.Role != "" {
 		q.Set("role", f.Role)
@@ -212,7 +230,7 @@ type userPageState struct {
 // template looks them up (Can.ban, Can.set_password…).
 var userActions = []models.Action{
 	models.ActEdit, models.ActBan, models.ActUnban, models.ActDelete, models.ActRestore, models.ActPurge,
-	models.ActSetPassword, models.ActSendReset, models.ActConfirm, models.ActRevokeSessions,
+	models.ActSetPassword, models.ActSendReset, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA,
 }
 
 func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error {
@@ -232,6 +250,14 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 	can := make(map[string]bool, len(userActions))
 	for _, a := range userActions {
 		can[string(a)] = models.Can(me, a, u)
+	}
+	sessions, err := h.userSessions(c, u)
+	if err != nil {
+		return err
+	}
+	currentID := int64(0)
+	if cur := CurrentSession(c); cur != nil {
+		currentID = cur.ID
 	}
 	if st.Form == nil {
 		st.Form = userForm(u)
@@ -255,6 +281,8 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 		"PasswordErrors": st.PasswordErrors,
 		"PurgeError":     st.PurgeError,
 		"LevelOptions":   levelOptions(me, u.Level),
+		"Sessions":       sessions,
+		"CurrentID":      currentID,
 	}})
 }
 
@@ -315,6 +343,18 @@ func (h *Handler) SaveUser(c *fiber.Ctx) error {
 		return err
 	}
 	p, form, rows, errs := parseUserForm(c, u)
+	// One's own new address goes through the confirmation of /settings.
+	newEmail := ""
+	if me := Me(c); len(errs) == 0 && me.ID == u.ID && p.Email != nil && strings.TrimSpace(*p.Email) != u.EmailAddress() {
+		newEmail, p.Email = strings.TrimSpace(*p.Email), nil
+		if err := h.Users.CheckNewEmail(c.UserContext(), u, newEmail); err != nil {
+			fields, ok := fieldErrors(err)
+			if !ok {
+				return err
+			}
+			errs = fields
+		}
+	}
 	if len(errs) == 0 {
 		_, err = h.Users.Update(c.UserContext(), actor(c), u.ID, p)
 		if fields, ok := fieldErrors(err); ok {
@@ -325,6 +365,9 @@ func (h *Handler) SaveUser(c *fiber.Ctx) error {
 	}
 	if len(errs) > 0 {
 		return h.userPage(c, u, userPageState{Status: fiber.StatusUnprocessableEntity, Form: form, VarRows: rows, Errors: errs})
+	}
+	if newEmail != "" {
+		h.requestEmailChange(c, u, newEmail)
 	}
 	flash(c, "success", "The account "+u.Username+" is saved.")
 	return redirect(c, userURL(u.ID))

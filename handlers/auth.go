@@ -38,8 +38,14 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	u, err := h.Users.Login(c.UserContext(), meta(c), login, password)
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
+	var second *models.SecondFactorError
+	var locked *models.LockedError
 	switch {
 	case err == nil:
+	case errors.As(err, &second):
+		u = second.User
+	case errors.As(err, &locked):
+		return h.lockedForm(c, tplLogin, "Sign in", locked, fiber.Map{"Form": form})
 	case errors.Is(err, models.ErrInvalidCredentials):
 		return h.render(c, tplLogin, Page{Title: "Sign in", Status: fiber.StatusUnauthorized, Data: fiber.Map{
 			"Form": form, "Error": "That username or e-mail and password don't match an account.",
@@ -54,19 +60,23 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 			"Error": "Your e-mail address is not confirmed yet. Open the link we sent you, or ask for a new one.",
 		}})
 	default:
-		return err // LockedError → 429 page with Retry-After
+		return err
 	}
-	session(c).SignIn(u.ID, u.SessionVersion, c.FormValue("remember") != "")
-	h.forgetGuest(c)
-	flash(c, "success", "Welcome back, "+u.DisplayName()+"!")
-	return redirect(c, safeNext(next))
+	return h.completeSignIn(c, u, models.SignIn{Method: models.MethodPassword, Remember: c.FormValue("remember") != ""}, next)
 }
 
-// Logout ends the session.
+// Logout ends the session: its server-side record goes, so the cookie
+// stops working wherever it was copied to.
 func (h *Handler) Logout(c *fiber.Ctx) error {
-	if me := Me(c); me != nil {
-		h.Users.RecordLogout(c.UserContext(), actor(c))
-		_ = h.Users.ForgetVisitor(c.UserContext(), models.MemberVisitor(me.ID))
+	if rec := CurrentSession(c); rec != nil {
+		if err := h.Users.EndSession(c.UserContext(), actor(c), rec); err != nil {
+			return err
+		}
+		_ = h.Users.ForgetVisitor(c.UserContext(), models.MemberVisitor(rec.UserID))
+	} else if p := Pending(c); p != nil {
+		if err := h.Users.EndSession(c.UserContext(), models.Actor{Meta: meta(c)}, p); err != nil {
+			return err
+		}
 	}
 	session(c).SignOut()
 	flash(c, "info", "You are signed out.")
@@ -96,6 +106,12 @@ func (h *Handler) Register(c *fiber.Ctx) error {
 	}
 	confirm := h.Opts.Registration == "confirm"
 	u, err := h.Users.Register(c.UserContext(), meta(c), n, confirm)
+	var locked *models.LockedError
+	if errors.As(err, &locked) {
+		return h.lockedForm(c, tplRegister, "Create an account", locked, fiber.Map{
+			"Form": fiber.Map{"username": n.Username, "email": n.Email},
+		})
+	}
 	if fields, ok := fieldErrors(err); ok {
 		return h.render(c, tplRegister, Page{Title: "Create an account", Status: fiber.StatusUnprocessableEntity, Data: fiber.Map{
 			"Form":   fiber.Map{"username": n.Username, "email": n.Email},
@@ -112,8 +128,9 @@ func (h *Handler) Register(c *fiber.Ctx) error {
 		flash(c, "info", "Almost done: we sent a confirmation link to "+u.EmailAddress()+". Open it to activate your account.")
 		return redirect(c, "/login")
 	}
-	session(c).SignIn(u.ID, u.SessionVersion, false)
-	h.forgetGuest(c)
+	if _, err := h.startSession(c, u, models.SignIn{Method: models.MethodSignup}); err != nil {
+		return err
+	}
 	flash(c, "success", "Welcome, "+u.Username+"!")
 	return redirect(c, "/dashboard")
 }
@@ -199,7 +216,9 @@ func (h *Handler) Setup(c *fiber.Ctx) error {
 		return err
 	}
 	h.SetupLink.use()
-	session(c).SignIn(u.ID, u.SessionVersion, false)
+	if _, err := h.startSession(c, u, models.SignIn{Method: models.MethodSignup}); err != nil {
+		return err
+	}
 	flash(c, "success", "Welcome, "+u.Username+"! You are the superadmin of this site.")
 	return redirect(c, "/admin")
 }

@@ -23,6 +23,8 @@ func StatusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return http.StatusNotFound, "We couldn't find that page."
+	case models.IsUnavailable(err):
+		return http.StatusServiceUnavailable, "The site can't reach its database right now. Try again in a few seconds."
 	case errors.As(err, &de):
 		return http.StatusForbidden, "You can't do that: " + de.Reason + "."
 	case errors.As(err, &ve):
@@ -30,7 +32,7 @@ func StatusOf(err error) (int, string) {
 	case errors.As(err, &ce):
 		return http.StatusConflict, ce.Message
 	case errors.As(err, &le):
-		return http.StatusTooManyRequests, "Too many attempts. Try again in " + le.RetryAfter.Round(time.Minute).String() + "."
+		return http.StatusTooManyRequests, lockedMessage(le)
 	case errors.As(err, &fe):
 		switch fe.Code {
 		case http.StatusNotFound:
@@ -47,6 +49,10 @@ func StatusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again."
 }
 
+// developerDetail is an error that says where it happened (a site
+// script's file and line), shown on the error page in development only.
+type developerDetail interface{ DeveloperDetail() string }
+
 // ErrorHandler is the one place errors become pages (the JSON API answers
 // its own, through handlers/api's Errors, with the same StatusOf):
 // typed service errors get their status, anything else a 500 with the
@@ -61,10 +67,16 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 	if errors.As(err, &le) {
 		c.Set(fiber.HeaderRetryAfter, retrySeconds(le.RetryAfter))
 	}
+	if status == http.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
 	detail := ""
 	var te *TemplateError
+	var dev developerDetail
 	if h.Opts.Development && errors.As(err, &te) {
 		detail = te.Error()
+	} else if h.Opts.Development && errors.As(err, &dev) {
+		detail = dev.DeveloperDetail()
 	}
 	c.Response().ResetBody()
 	rerr := h.render(c, "errors/error", Page{Title: http.StatusText(status), Status: status, Data: fiber.Map{
@@ -81,6 +93,41 @@ func (h *Handler) ErrorHandler(c *fiber.Ctx, err error) error {
 		return c.Status(status).SendString(body)
 	}
 	return nil
+}
+
+// lockedMessage tells in words how long a lock lasts.
+func lockedMessage(le *models.LockedError) string {
+	return "Too many failed attempts. Try again in " + inWords(le.RetryAfter) + "."
+}
+
+// inWords says a wait the way people do: "5 seconds", "15 minutes",
+// "1 hour", rounded up.
+func inWords(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return itoa(n) + " " + unit + "s"
+	}
+	secs := int((d + time.Second - 1) / time.Second)
+	mins := (secs + 59) / 60
+	switch {
+	case secs < 60:
+		return plural(max(secs, 1), "second")
+	case mins < 60 || (mins > 60 && mins < 120):
+		return plural(mins, "minute")
+	default:
+		return plural((mins+59)/60, "hour")
+	}
+}
+
+// lockedForm draws a form again with a lock's message and a 429 (the page
+// links to the password reset).
+func (h *Handler) lockedForm(c *fiber.Ctx, tpl, title string, le *models.LockedError, data fiber.Map) error {
+	c.Set(fiber.HeaderRetryAfter, retrySeconds(le.RetryAfter))
+	data["Error"] = lockedMessage(le)
+	data["Locked"] = true
+	return h.render(c, tpl, Page{Title: title, Status: http.StatusTooManyRequests, Data: data})
 }
 
 func retrySeconds(d time.Duration) string {

@@ -33,6 +33,7 @@ func TemplateFuncs() template.FuncMap {
 		"pages":       pageWindow,
 		"isoTime":     isoTime,
 		"deref":       deref,
+		"device":      device,
 	}
 }
 
@@ -221,4 +222,36 @@ func deref(v any) any {
 		return *x
 	}
 	return v
+}
+
+// device names the browser and system of a user agent in a few words
+// ("Firefox on Linux"), for the lists of sessions; "" when unknown.
+func device(ua string) string {
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chromium/", "Chromium"},
+		{"HeadlessChrome/", "Chrome (headless)"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	system := ""
+	for _, s := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, s.token) {
+			system = s.name
+			break
+		}
+	}
+	switch {
+	case browser != "" && system != "":
+		return browser + " on " + system
+	case browser != "":
+		return browser
+	}
+	return system
 }

@@ -14,11 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -28,7 +28,17 @@ type Options struct {
 	BaseURL      string
 	Registration string // open, confirm or closed
 	Development  bool   // show template errors to the designer
+	Require2FA   int    // accounts at or above this level (0: none) set up two-factor before using the console
+	Passkeys     bool   // passkeys work here (BASE_URL names a host)
 	Version      string
+}
+
+// Mailer is what the pages need of the mail queue; app/mailer implements
+// it and app wires it in.
+type Mailer interface {
+	Send(models.MailRequest) // queue a message; never waits for delivery
+	Transport() string       // models.TransportSMTP or TransportOutbox
+	SMTPAddress() string     // the SMTP server's address, "" without one
 }
 
 // Handler carries the dependencies of every HTTP handler.
@@ -36,11 +46,12 @@ type Handler struct {
 	Users     *models.Service
 	Views     *html.Engine
 	Sessions  *Sessions
+	CSRF      *CSRFTokens
 	SetupLink *SetupToken
 	Log       *slog.Logger
 	Opts      Options
 	// Mail queues the site's e-mail (confirmation, reset); see mail_flows.go.
-	Mail *mailer.Mailer
+	Mail Mailer
 
 	// AfterRegister runs after a self-registration that needs its e-mail
 	// confirmed (the mail flows send the link); nil does nothing.
@@ -56,6 +67,8 @@ type Handler struct {
 	APIDocument []byte
 	apiDocs     apiDocsCache // api_docs.go
 
+	draining atomic.Bool // set by Drain when the server is told to stop
+
 	guestHome pageCache     // the home page as every visitor without a session sees it
 	fragments fragmentCache // drawn nav bars and keyed pages; see fragments.go
 }
@@ -66,6 +79,8 @@ const (
 	localSession = "session"
 	localCSRF    = "csrf"
 	localVisitor = "visitor"
+	localAuth    = "auth"    // the *models.Session of a signed-in request
+	localPending = "pending" // the *models.Session waiting for a second factor
 )
 
 // Me is the signed-in account of the request, or nil: the one way to read
@@ -99,7 +114,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // render draws a page inside the layout and sends it. Every template
 // gets: Title, Me, Flashes, CSRF, Path, RequestID, Site, Registration,
-// Version, plus the handler's own keys.
+// Version, Passkeys, plus the handler's own keys.
 func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 	body, err := h.draw(c, name, p)
 	if err != nil {
@@ -112,18 +127,7 @@ func (h *Handler) render(c *fiber.Ctx, name string, p Page) error {
 // handed to the layout as Content, so that pages render in parallel (the
 // engine's own layout mechanism takes a global lock).
 func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
-	data := fiber.Map{
-		"Title":        p.Title,
-		"Me":           Me(c),
-		"Flashes":      h.takeFlashes(c),
-		"CSRF":         c.Locals(localCSRF),
-		"Path":         c.Path(),
-		"Section":      section(c),
-		"RequestID":    requestID(c),
-		"Site":         h.Opts.SiteName,
-		"Registration": h.Opts.Registration,
-		"Version":      h.Opts.Version,
-	}
+	data := h.pageData(c, p.Title)
 	for k, v := range p.Data {
 		data[k] = v
 	}

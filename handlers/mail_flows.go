@@ -9,7 +9,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -30,7 +29,7 @@ const (
 // SendConfirmation is the AfterRegister hook: a new account in
 // REGISTRATION=confirm mode gets its confirmation link.
 func (h *Handler) SendConfirmation(c *fiber.Ctx, u *models.User) {
-	h.Mail.Send(mailer.Request{Kind: models.MailConfirm, UserID: u.ID, By: models.Actor{User: u, Meta: meta(c)}})
+	h.Mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: u.ID, By: models.Actor{User: u, Meta: meta(c)}})
 }
 
 // Confirm follows a confirmation link (GET /confirm/:token): a new
@@ -48,7 +47,7 @@ func (h *Handler) Confirm(c *fiber.Ctx) error {
 	u := res.User
 	me := Me(c)
 	if res.Purpose == models.TokenEmail {
-		h.Mail.Send(mailer.Request{Kind: models.MailEmailChanged, UserID: u.ID, OldEmail: res.OldEmail,
+		h.Mail.Send(models.MailRequest{Kind: models.MailEmailChanged, UserID: u.ID, OldEmail: res.OldEmail,
 			NewEmail: u.EmailAddress(), By: models.Actor{User: u, Meta: meta(c)}})
 		flash(c, "success", "Your e-mail address is now "+u.EmailAddress()+".")
 		if me != nil && me.ID == u.ID {
@@ -69,7 +68,7 @@ func (h *Handler) Confirm(c *fiber.Ctx) error {
 // whether the account exists.
 func (h *Handler) ResendConfirmation(c *fiber.Ctx) error {
 	if login := strings.TrimSpace(c.FormValue("login")); login != "" && len(login) <= 254 {
-		h.Mail.Send(mailer.Request{Kind: models.MailConfirm, Login: login, By: actor(c)})
+		h.Mail.Send(models.MailRequest{Kind: models.MailConfirm, Login: login, By: actor(c)})
 	}
 	return redirect(c, "/confirm/sent")
 }
@@ -98,7 +97,7 @@ func (h *Handler) Forgot(c *fiber.Ctx) error {
 				"Errors": map[string]string{"email": "Enter the e-mail address of your account."},
 			}})
 	}
-	h.Mail.Send(mailer.Request{Kind: models.MailReset, Email: email, By: actor(c)})
+	h.Mail.Send(models.MailRequest{Kind: models.MailReset, Email: email, By: actor(c)})
 	return redirect(c, "/password/forgot/sent")
 }
 
@@ -157,7 +156,14 @@ func (h *Handler) Reset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	session(c).SignIn(done.ID, done.SessionVersion, false)
+	rec, err := h.startSession(c, done, models.SignIn{Method: models.MethodLink})
+	if err != nil {
+		return err
+	}
+	if rec.Pending {
+		flash(c, "success", "Your password is changed and every other device has been signed out. Enter your code to finish signing in.")
+		return redirect(c, "/login/2fa")
+	}
 	flash(c, "success", "Your password is changed and you are signed in. Every other device has been signed out.")
 	return redirect(c, "/dashboard")
 }
@@ -207,11 +213,17 @@ func (h *Handler) ChangeSettingsByMail(c *fiber.Ctx, p models.ProfilePatch) erro
 		flash(c, "success", "Your settings are saved.")
 		return redirect(c, "/settings")
 	}
-	h.Mail.Send(mailer.Request{Kind: models.MailEmailChange, UserID: me.ID, NewEmail: newEmail, By: actor(c)})
+	h.requestEmailChange(c, me, newEmail)
+	return redirect(c, "/settings")
+}
+
+// requestEmailChange sends the signed-in account's new address a
+// confirmation link (the address changes when it is opened) and says so.
+func (h *Handler) requestEmailChange(c *fiber.Ctx, me *models.User, newEmail string) {
+	h.Mail.Send(models.MailRequest{Kind: models.MailEmailChange, UserID: me.ID, NewEmail: newEmail, By: actor(c)})
 	_ = h.Users.Record(c.UserContext(), actor(c), models.EvEmailChangeRequest, &me.ID, "")
 	flash(c, "info", "We sent a confirmation link to "+newEmail+". Your e-mail address changes when you open it; until then it stays "+
 		orNone(me.EmailAddress())+".")
-	return redirect(c, "/settings")
 }
 
 func orNone(s string) string {
@@ -253,7 +265,7 @@ func (h *Handler) adminMail(c *fiber.Ctx, kind string) error {
 	case err != nil:
 		return err
 	}
-	h.Mail.Send(mailer.Request{Kind: kind, UserID: u.ID, By: actor(c)})
+	h.Mail.Send(models.MailRequest{Kind: kind, UserID: u.ID, By: actor(c)})
 	what := "A password reset link"
 	if kind == models.MailConfirm {
 		what = "A new confirmation link"

@@ -1,11 +1,6 @@
 package handlers
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"net/url"
 	"strings"
@@ -16,25 +11,39 @@ import (
 	"github.com/webmin/webmin/models"
 )
 
-// LoadSession decodes the session cookie, loads the signed-in account once
-// (Me), and ends the session when the account was banned, deleted, or its
-// session version moved on (password change, "sign out everywhere"). The
-// session cookie is written back after the handler ran.
+// LoadSession decodes the session cookie and finds its server-side
+// session, then loads the signed-in account once (Me). A session that was
+// signed out, revoked or expired, or whose account was banned, deleted or
+// had its session version moved on (password change, "sign out
+// everywhere"), ends here. A session waiting for its second factor signs
+// nobody in (see Pending). The cookie is written back after the handler ran.
 func (h *Handler) LoadSession(c *fiber.Ctx) error {
 	sess := h.Sessions.Load(c)
 	c.Locals(localSession, sess)
-	if id, ver := sess.UserID(); id != 0 {
-		u, err := h.Users.Get(c.UserContext(), id)
+	if tok := sess.Token(); tok != "" {
+		rec, err := h.Users.SessionByToken(c.UserContext(), tok, meta(c))
 		switch {
 		case errors.Is(err, models.ErrNotFound):
-			sess.Clear()
-		case err != nil:
-			return err
-		case u.SessionVersion != ver || u.Type == models.TypeBanned || u.Type == models.TypeDeleted:
 			sess.SignOut()
 			sess.AddFlash("info", "Your session has ended. Please sign in again.")
+		case err != nil:
+			return err
+		case rec.Pending:
+			c.Locals(localPending, rec)
 		default:
-			c.Locals(localMe, u)
+			u, err := h.Users.Get(c.UserContext(), rec.UserID)
+			switch {
+			case errors.Is(err, models.ErrNotFound):
+				sess.Clear()
+			case err != nil:
+				return err
+			case u.SessionVersion != rec.SessionVersion || u.Type == models.TypeBanned || u.Type == models.TypeDeleted:
+				sess.SignOut()
+				sess.AddFlash("info", "Your session has ended. Please sign in again.")
+			default:
+				c.Locals(localMe, u)
+				c.Locals(localAuth, rec)
+			}
 		}
 	}
 	err := c.Next()
@@ -42,6 +51,18 @@ func (h *Handler) LoadSession(c *fiber.Ctx) error {
 		err = serr
 	}
 	return err
+}
+
+// CurrentSession is the server-side session of the signed-in request, or nil.
+func CurrentSession(c *fiber.Ctx) *models.Session {
+	s, _ := c.Locals(localAuth).(*models.Session)
+	return s
+}
+
+// Pending is the request's sign-in waiting for its second factor, or nil.
+func Pending(c *fiber.Ctx) *models.Session {
+	s, _ := c.Locals(localPending).(*models.Session)
+	return s
 }
 
 // RequireSignedIn sends visitors to the sign-in page, with the page they
@@ -64,12 +85,29 @@ func (h *Handler) RequireLevel(level int) fiber.Handler {
 		if me.Level < level || me.Type != models.TypeActive {
 			return &models.DeniedError{Reason: "this part of the console needs the " + models.Role(level) + " role"}
 		}
+		if h.needsTwoFactor(c, me) {
+			flash(c, "error", "Your role needs two-factor sign-in: turn it on here to use the console.")
+			return redirect(c, "/settings/security")
+		}
 		return c.Next()
 	}
 }
 
+// needsTwoFactor reports whether REQUIRE_2FA_LEVEL keeps me out of the
+// console until two-factor is on (a passkey sign-in proved two factors
+// and is let through).
+func (h *Handler) needsTwoFactor(c *fiber.Ctx, me *models.User) bool {
+	if h.Opts.Require2FA == 0 || me.Level < h.Opts.Require2FA || me.MFAEnabled {
+		return false
+	}
+	rec := CurrentSession(c)
+	return rec == nil || rec.Method != models.MethodPasskey
+}
+
 // guestCookie is the anonymous cookie that tells guests apart for presence.
-const guestCookie = "wm_visitor"
+func (h *Handler) guestCookie() string {
+	return cookieName("wm_visitor", h.Sessions.store.Options.Secure)
+}
 
 // TrackPresence marks the visitor online on the page it asked for
 // (throttled by the service: most requests write nothing). Guests are
@@ -83,12 +121,12 @@ func (h *Handler) TrackPresence(c *fiber.Ctx) error {
 		v.VisitorID = models.MemberVisitor(me.ID)
 		v.UserID = &me.ID
 	} else {
-		g := c.Cookies(guestCookie)
+		g := c.Cookies(h.guestCookie())
 		if len(g) != 32 || strings.Trim(g, "0123456789abcdef") != "" {
 			// A first visit: give the visitor its cookie and count it from
 			// its next page on, so clients that keep no cookies (crawlers,
 			// scripts) cost no presence write per request.
-			c.Cookie(&fiber.Cookie{Name: guestCookie, Value: newID(), Path: "/", HTTPOnly: true,
+			c.Cookie(&fiber.Cookie{Name: h.guestCookie(), Value: newID(), Path: "/", HTTPOnly: true,
 				Secure: h.Sessions.store.Options.Secure, SameSite: fiber.CookieSameSiteLaxMode,
 				Expires: time.Now().Add(365 * 24 * time.Hour)})
 			return c.Next()
@@ -104,75 +142,9 @@ func (h *Handler) TrackPresence(c *fiber.Ctx) error {
 // forgetGuest drops the browser's guest presence once it signs in, so the
 // person isn't counted twice (as a guest and as a member).
 func (h *Handler) forgetGuest(c *fiber.Ctx) {
-	if g := c.Cookies(guestCookie); g != "" {
+	if g := c.Cookies(h.guestCookie()); g != "" {
 		if err := h.Users.ForgetVisitor(c.UserContext(), models.GuestVisitor(g)); err != nil {
 			h.Log.WarnContext(c.UserContext(), "presence not updated", "err", err)
 		}
 	}
-}
-
-// CSRFTokens makes and checks stateless CSRF tokens for Fiber's csrf
-// middleware: a random part and an issue time, signed with a key derived
-// from the session secret. They survive restarts and work across several
-// instances; the middleware adds the double-submit cookie check.
-type CSRFTokens struct {
-	Key    []byte
-	MaxAge time.Duration
-}
-
-// Generate makes a new token.
-func (t *CSRFTokens) Generate() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b[:16])
-	binary.BigEndian.PutUint64(b[16:], uint64(time.Now().Unix()))
-	return base64.RawURLEncoding.EncodeToString(b) + "." + t.sign(b)
-}
-
-func (t *CSRFTokens) sign(b []byte) string {
-	m := hmac.New(sha256.New, t.Key)
-	m.Write(b)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// Valid reports whether token was made by Generate with this key and is not too old.
-func (t *CSRFTokens) Valid(token string) bool {
-	raw, sig, ok := strings.Cut(token, ".")
-	if !ok {
-		return false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(b) != 24 {
-		return false
-	}
-	if !hmac.Equal([]byte(sig), []byte(t.sign(b))) {
-		return false
-	}
-	issued := time.Unix(int64(binary.BigEndian.Uint64(b[16:])), 0)
-	return time.Since(issued) < t.MaxAge
-}
-
-// Get, Set, Delete, Reset and Close make CSRFTokens a fiber.Storage for
-// the csrf middleware: a token "is stored" when its signature is valid.
-func (t *CSRFTokens) Get(key string) ([]byte, error) {
-	if t.Valid(key) {
-		return []byte{1}, nil
-	}
-	return nil, nil
-}
-
-// Set does nothing: tokens carry their own proof.
-func (t *CSRFTokens) Set(string, []byte, time.Duration) error { return nil }
-
-// Delete does nothing.
-func (t *CSRFTokens) Delete(string) error { return nil }
-
-// Reset does nothing.
-func (t *CSRFTokens) Reset() error { return nil }
-
-// Close does nothing.
-func (t *CSRFTokens) Close() error { return nil }
-
-// CSRFDenied is the csrf middleware's error handler: a 403 page.
-func (h *Handler) CSRFDenied(c *fiber.Ctx, _ error) error {
-	return h.ErrorHandler(c, &models.DeniedError{Reason: "the form was not sent from this site or has expired; reload the page and try again"})
 }

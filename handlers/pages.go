@@ -96,9 +96,13 @@ func (h *Handler) Healthz(c *fiber.Ctx) error {
 	return c.SendString("ok")
 }
 
-// Readyz says whether the database answers (200) or not (503).
+// Readyz says whether the database answers (200) or not (503), and 503
+// from the moment the server is told to stop (see Drain).
 func (h *Handler) Readyz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if h.draining.Load() {
+		return c.Status(fiber.StatusServiceUnavailable).SendString("shutting down")
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := h.Users.Ping(ctx); err != nil {
@@ -106,4 +110,18 @@ func (h *Handler) Readyz(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
 	}
 	return c.SendString("ready")
+}
+
+// Drain marks the server as stopping: /readyz answers 503 and every
+// answer closes its connection, so that load balancers and keep-alive
+// clients move to other instances while requests are still served.
+func (h *Handler) Drain() { h.draining.Store(true) }
+
+// CloseWhenDraining asks clients to reconnect (elsewhere) once the server
+// is draining.
+func (h *Handler) CloseWhenDraining(c *fiber.Ctx) error {
+	if h.draining.Load() {
+		c.Response().SetConnectionClose()
+	}
+	return c.Next()
 }

@@ -8,16 +8,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+
+	"github.com/webmin/webmin/models"
 )
 
-// Session lifetimes.
-const (
-	RememberFor   = 30 * 24 * time.Hour // "remember me"
-	BrowserMaxAge = 7 * 24 * time.Hour  // a browser session is also capped server-side
-)
-
-// Sessions keeps sessions in a cookie with gorilla/sessions' cookie store:
-// signed (HMAC-SHA256) and encrypted (AES-256) by its securecookie codecs.
+// Sessions keeps the browser's side of a session in a cookie with
+// gorilla/sessions' cookie store: signed (HMAC-SHA256) and encrypted
+// (AES-256) by its securecookie codecs. The cookie carries the secret of
+// the server-side session record (models.Session), which is what signs
+// someone in: deleting the record signs the cookie out, wherever it was
+// copied to. Flashes and other one-time values live in the cookie alone.
 // gorilla works on net/http requests, so the codecs encode and decode the
 // values straight into Fiber's cookie. The values are one typed struct in
 // JSON: gob, the codecs' default, sends and compiles the description of
@@ -29,6 +29,8 @@ type Sessions struct {
 }
 
 // NewSessions builds the store from a hash key and an encryption key.
+// Over https (secure) the cookie is named with the __Host- prefix, which
+// browsers only accept from a secure origin, for the whole host.
 func NewSessions(hashKey, blockKey []byte, secure bool) *Sessions {
 	store := sessions.NewCookieStore(hashKey, blockKey)
 	store.Options = &sessions.Options{
@@ -36,26 +38,35 @@ func NewSessions(hashKey, blockKey []byte, secure bool) *Sessions {
 		HttpOnly: true,
 		Secure:   secure,
 		SameSite: 2, // http.SameSiteLaxMode
-		MaxAge:   int(RememberFor / time.Second),
+		MaxAge:   int(models.SessionRememberFor / time.Second),
 	}
-	store.MaxAge(int(RememberFor / time.Second)) // also bounds the signed timestamp
+	store.MaxAge(int(models.SessionRememberFor / time.Second)) // also bounds the signed timestamp
 	for _, codec := range store.Codecs {
 		if sc, ok := codec.(*securecookie.SecureCookie); ok {
 			sc.SetSerializer(securecookie.JSONEncoder{})
 		}
 	}
-	return &Sessions{Name: "wm_session", store: store}
+	return &Sessions{Name: cookieName("wm_session", secure), store: store}
+}
+
+// cookieName is name, with the __Host- prefix over https.
+func cookieName(name string, secure bool) string {
+	if secure {
+		return "__Host-" + name
+	}
+	return name
 }
 
 // sessionValues is what a session cookie holds.
 type sessionValues struct {
-	UserID   int64        `json:"uid,omitempty"`
-	Version  int64        `json:"ver,omitempty"`
+	Token    string       `json:"tok,omitempty"` // the secret of the server-side session
 	Remember bool         `json:"rem,omitempty"`
 	Expires  int64        `json:"exp,omitempty"` // unix seconds
-	SID      string       `json:"sid,omitempty"`
+	Next     string       `json:"nx,omitempty"`  // where to go once the second factor is in
 	Flashes  []Flash      `json:"fl,omitempty"`
 	NewKey   *newKeyValue `json:"nk,omitempty"` // an API key just made, shown once (admin_keys.go)
+	Codes    []string     `json:"rc,omitempty"` // recovery codes just made, shown once (security.go)
+	WebAuthn string       `json:"wa,omitempty"` // a passkey ceremony under way (passkeys.go)
 }
 
 type newKeyValue struct {
@@ -64,7 +75,7 @@ type newKeyValue struct {
 }
 
 func (v *sessionValues) empty() bool {
-	return v.UserID == 0 && len(v.Flashes) == 0 && v.NewKey == nil
+	return v.Token == "" && len(v.Flashes) == 0 && v.NewKey == nil && len(v.Codes) == 0 && v.WebAuthn == ""
 }
 
 // Session is one request's session values; changes are written back as a
@@ -115,24 +126,19 @@ func (ss *Sessions) Save(c *fiber.Ctx, sess *Session) error {
 	return nil
 }
 
-// UserID is the signed-in account id and its session version, or 0.
-func (s *Session) UserID() (id, version int64) {
-	return s.v.UserID, s.v.Version
-}
+// Token is the secret of the server-side session, or "".
+func (s *Session) Token() string { return s.v.Token }
 
-// SignIn starts a brand-new session for the account (no fixation: every
-// value of the old session, flashes aside, is dropped and a new id made).
-func (s *Session) SignIn(userID, version int64, remember bool) {
-	life := BrowserMaxAge
-	if remember {
-		life = RememberFor
-	}
-	s.v = sessionValues{UserID: userID, Version: version, Remember: remember,
-		Expires: time.Now().Add(life).Unix(), SID: newID(), Flashes: s.v.Flashes}
+// Start points the cookie at a new server-side session (no fixation: every
+// value of the old cookie, flashes aside, is dropped). The cookie lives as
+// long as the session when remembered, and until the browser closes otherwise.
+func (s *Session) Start(token string, remember bool, expires time.Time) {
+	s.v = sessionValues{Token: token, Remember: remember, Expires: expires.Unix(), Flashes: s.v.Flashes}
 	s.dirty, s.expire = true, false
 }
 
-// SignOut ends the session but keeps its flashes for the next page.
+// SignOut forgets the server-side session but keeps the flashes for the
+// next page.
 func (s *Session) SignOut() {
 	s.v = sessionValues{Flashes: s.v.Flashes}
 	s.dirty = true

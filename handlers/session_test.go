@@ -41,7 +41,7 @@ func loadFrom(app *fiber.App, ss *Sessions, value string) *Session {
 func TestSessionRoundTrip(t *testing.T) {
 	app, ss := fiber.New(), testSessions()
 	s := loadFrom(app, ss, "")
-	s.SignIn(42, 7, true)
+	s.Start("secret-42", true, time.Now().Add(time.Hour))
 	s.AddFlash("success", "Welcome back, <b>x</b>.")
 	raw := cookieOf(t, app, ss, s)
 	if raw == "" {
@@ -49,7 +49,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	}
 
 	got := loadFrom(app, ss, raw)
-	if id, ver := got.UserID(); id != 42 || ver != 7 || !got.v.Remember || got.v.SID == "" {
+	if got.Token() != "secret-42" || !got.v.Remember || got.v.Expires == 0 {
 		t.Fatalf("loaded %+v", got.v)
 	}
 	if fl := got.Flashes(); len(fl) != 1 || fl[0] != (Flash{"success", "Welcome back, <b>x</b>."}) {
@@ -59,19 +59,19 @@ func TestSessionRoundTrip(t *testing.T) {
 		t.Fatal("a flash was shown twice")
 	}
 	again := loadFrom(app, ss, cookieOf(t, app, ss, got))
-	if id, _ := again.UserID(); id != 42 || again.HasFlashes() {
+	if again.Token() != "secret-42" || again.HasFlashes() {
 		t.Fatalf("after the flash was taken: %+v", again.v)
 	}
 
-	// Signing in again starts a new session id (no fixation) and keeps pending flashes.
+	// Signing in again drops every other value and keeps pending flashes.
 	again.AddFlash("info", "hello")
-	sid := again.v.SID
-	again.SignIn(43, 1, false)
-	if again.v.SID == sid || again.v.UserID != 43 || again.v.Remember || !again.HasFlashes() {
+	again.v.Next = "/somewhere"
+	again.Start("secret-43", false, time.Now().Add(time.Hour))
+	if again.Token() != "secret-43" || again.v.Next != "" || again.v.Remember || !again.HasFlashes() {
 		t.Fatalf("second sign-in: %+v", again.v)
 	}
 	again.SignOut()
-	if id, _ := again.UserID(); id != 0 || !again.HasFlashes() {
+	if again.Token() != "" || !again.HasFlashes() {
 		t.Fatalf("after sign-out: %+v", again.v)
 	}
 }
@@ -79,27 +79,27 @@ func TestSessionRoundTrip(t *testing.T) {
 func TestSessionRefusesTamperedAndExpiredCookies(t *testing.T) {
 	app, ss := fiber.New(), testSessions()
 	s := loadFrom(app, ss, "")
-	s.SignIn(42, 1, false)
+	s.Start("secret-42", false, time.Now().Add(time.Hour))
 	raw := cookieOf(t, app, ss, s)
 
 	tampered := []byte(raw)
 	tampered[len(tampered)/2] ^= 1
 	for _, bad := range []string{string(tampered), raw[:len(raw)-4], "garbage", raw + "x"} {
-		if id, _ := loadFrom(app, ss, bad).UserID(); id != 0 {
-			t.Fatalf("a tampered cookie %q gave user %d", bad, id)
+		if tok := loadFrom(app, ss, bad).Token(); tok != "" {
+			t.Fatalf("a tampered cookie %q gave session %q", bad, tok)
 		}
 	}
 	// Another key (another site, or a rotated secret) can't read it either.
 	other := NewSessions([]byte(strings.Repeat("x", 32)), []byte(strings.Repeat("b", 32)), false)
-	if id, _ := loadFrom(app, other, raw).UserID(); id != 0 {
-		t.Fatalf("a cookie signed with another key gave user %d", id)
+	if tok := loadFrom(app, other, raw).Token(); tok != "" {
+		t.Fatalf("a cookie signed with another key gave session %q", tok)
 	}
 
 	// A session past its own expiry is cleared, and the cookie removed.
 	s.v.Expires = time.Now().Add(-time.Minute).Unix()
 	s.dirty = true
 	expired := loadFrom(app, ss, cookieOf(t, app, ss, s))
-	if id, _ := expired.UserID(); id != 0 || !expired.expire {
+	if expired.Token() != "" || !expired.expire {
 		t.Fatalf("an expired session loaded as %+v", expired.v)
 	}
 	if v := cookieOf(t, app, ss, expired); v != "" {
@@ -112,15 +112,31 @@ func TestSessionRefusesTamperedAndExpiredCookies(t *testing.T) {
 func BenchmarkSessionLoad(b *testing.B) {
 	app, ss := fiber.New(), testSessions()
 	s := loadFrom(app, ss, "")
-	s.SignIn(42, 3, true)
+	s.Start("0123456789abcdef0123456789abcdef0123456789a", true, time.Now().Add(time.Hour))
 	raw := cookieOf(b, app, ss, s)
 	c := app.AcquireCtx(&fasthttp.RequestCtx{})
 	defer app.ReleaseCtx(c)
 	c.Request().Header.SetCookie(ss.Name, raw)
 	b.ReportAllocs()
 	for b.Loop() {
-		if id, _ := ss.Load(c).UserID(); id != 42 {
+		if ss.Load(c).Token() == "" {
 			b.Fatal("not signed in")
+		}
+	}
+}
+
+func TestInWords(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "1 second"}, {time.Millisecond, "1 second"}, {5 * time.Second, "5 seconds"}, {59 * time.Second, "59 seconds"},
+		{time.Minute, "1 minute"}, {61 * time.Second, "2 minutes"}, {15 * time.Minute, "15 minutes"},
+		{14*time.Minute + 59*time.Second, "15 minutes"}, {time.Hour, "1 hour"}, {75 * time.Minute, "75 minutes"},
+		{2 * time.Hour, "2 hours"}, {150 * time.Minute, "3 hours"},
+	} {
+		if got := inWords(c.d); got != c.want {
+			t.Errorf("inWords(%v) = %q, want %q", c.d, got, c.want)
 		}
 	}
 }

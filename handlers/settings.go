@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/webmin/webmin/models"
@@ -45,13 +47,26 @@ func (h *Handler) SaveSettings(c *fiber.Ctx) error {
 // other sessions end and this one goes on with the new session version.
 func (h *Handler) ChangePassword(c *fiber.Ctx) error {
 	u, err := h.Users.ChangePassword(c.UserContext(), actor(c), c.FormValue("current_password"), c.FormValue("password"))
+	var locked *models.LockedError
+	if errors.As(err, &locked) {
+		c.Set(fiber.HeaderRetryAfter, retrySeconds(locked.RetryAfter))
+		return h.settingsPage(c, fiber.StatusTooManyRequests, nil, nil, map[string]string{
+			"current_password": lockedMessage(locked),
+		})
+	}
 	if fields, ok := fieldErrors(err); ok {
 		return h.settingsPage(c, fiber.StatusUnprocessableEntity, nil, nil, fields)
 	}
 	if err != nil {
 		return err
 	}
-	session(c).SignIn(u.ID, u.SessionVersion, false)
+	remember := false
+	if rec := CurrentSession(c); rec != nil {
+		remember = rec.Remember
+	}
+	if _, err := h.startSession(c, u, models.SignIn{Method: models.MethodRenewed, Remember: remember}); err != nil {
+		return err
+	}
 	flash(c, "success", "Your password is changed. Other devices have been signed out.")
 	return redirect(c, "/settings")
 }

@@ -1,45 +1,34 @@
 package models
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/uptrace/bun"
 )
 
 // accountCache keeps recently read accounts in memory, so that the two
 // reads of nearly every page (the signed-in account, and often the account
 // the page is about) cost no query.
 //
-// It is correct for this process's own writes, whatever code makes them:
-// a query hook (cacheHook) empties it after every statement that may
-// change the users table and after every COMMIT, and a read that started
-// before such a change does not store its (possibly older) row. Only the
-// presence write of last_seen_at is applied to the cached copy instead
-// (see Touch), since it happens once a minute for every visitor.
-//
-// Other processes (a second server, the command line) are seen by polling
-// the newest users.updated_at, indexed, at most once per
-// Options.AccountCacheCheck; every change that matters to a session (ban,
-// delete, password, "sign out everywhere", level) sets updated_at. An entry
-// also expires after Options.AccountCacheTTL, for what the poll cannot see
-// (an account purged by another process, a login count).
+// It follows the change signal (changes.go): it is emptied by every
+// announced change of accounts, this process's own at once (a query hook
+// sees every statement that may change the users table, and every COMMIT)
+// and other processes' as they reach it (NOTIFY on PostgreSQL, within
+// milliseconds; polling change_seq on SQLite, within
+// Options.AccountCacheCheck). A read that started before such a change does
+// not store its (possibly older) row. Only the presence write of
+// last_seen_at is applied to the cached copy instead (see Touch), since it
+// happens once a minute for every visitor. An entry also expires after
+// Options.AccountCacheTTL.
 type accountCache struct {
-	ttl        time.Duration
-	checkEvery time.Duration
-	max        int
+	ttl time.Duration
+	max int
 
 	mu     sync.RWMutex
 	gen    uint64 // moves on at every flush
 	byID   map[int64]cachedAccount
 	byName map[string]int64 // lower(username) → id
-
-	nextCheck atomic.Int64 // unix nanoseconds on the service clock
-	checkMu   sync.Mutex   // one poll at a time
-	mark      time.Time    // the newest updated_at at the last poll
 }
 
 type cachedAccount struct {
@@ -47,8 +36,8 @@ type cachedAccount struct {
 	expires time.Time
 }
 
-func newAccountCache(ttl, checkEvery time.Duration, max int) *accountCache {
-	return &accountCache{ttl: ttl, checkEvery: checkEvery, max: max,
+func newAccountCache(ttl time.Duration, max int) *accountCache {
+	return &accountCache{ttl: ttl, max: max,
 		byID: map[int64]cachedAccount{}, byName: map[string]int64{}}
 }
 
@@ -131,30 +120,6 @@ func (c *accountCache) seen(id int64, at time.Time) {
 	}
 }
 
-// poll flushes the cache when another process changed an account since the
-// last poll (or when the poll fails); at most once per checkEvery.
-func (c *accountCache) poll(ctx context.Context, db bun.IDB, now time.Time) {
-	next, n := c.nextCheck.Load(), now.UnixNano()
-	// Not due yet, unless the clock was set back past the last poll.
-	if (n < next && next-n <= int64(c.checkEvery)) || !c.nextCheck.CompareAndSwap(next, now.Add(c.checkEvery).UnixNano()) {
-		return
-	}
-	c.checkMu.Lock()
-	defer c.checkMu.Unlock()
-	var newest []time.Time
-	err := db.NewSelect().Model((*User)(nil)).ColumnExpr("max(u.updated_at)").Scan(ctx, &newest)
-	var mark time.Time
-	if len(newest) == 1 {
-		mark = newest[0]
-	}
-	if err != nil || !mark.Equal(c.mark) {
-		c.flush()
-	}
-	if err == nil {
-		c.mark = mark
-	}
-}
-
 // snapshots numbers the readings of accounts (User.Snapshot).
 var snapshots atomic.Uint64
 
@@ -202,29 +167,3 @@ func cloneJSON(v any) any {
 // presenceWrite marks the context of Touch's last_seen_at update, which
 // the cache applies to its copy rather than being flushed by.
 type presenceWrite struct{}
-
-// cacheHook empties the account cache after any statement that may have
-// changed the users table, and after every COMMIT (a transaction's reads
-// may have filled the cache between its write and its commit).
-type cacheHook struct{ c *accountCache }
-
-func (h cacheHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (h cacheHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
-	switch e.Operation() {
-	case "SELECT", "ROLLBACK":
-		return
-	case "COMMIT":
-		h.c.flush()
-		return
-	}
-	if ctx.Value(presenceWrite{}) != nil {
-		return
-	}
-	if q, ok := e.IQuery.(interface{ GetTableName() string }); ok {
-		if name := q.GetTableName(); name != "" && name != "users" {
-			return
-		}
-	}
-	h.c.flush()
-}

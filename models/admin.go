@@ -51,7 +51,8 @@ func (f *Filter) Sanitize(defaultLimit int) map[string]string {
 // dashboard figures. An entry is fresh for StatsTTL; once stale, the first
 // request recomputes it while the others keep getting the stale one, so
 // that a million-row count never makes every visitor wait at once. Every
-// change made through the service drops all entries (invalidateStats), so
+// announced change (changes.go: this process's writes at once, other
+// processes' as they reach it) drops the entries made from its data, so
 // that nobody sees a stale page after a change.
 type consoleCache struct {
 	mu        sync.Mutex
@@ -74,11 +75,29 @@ const maxConsoleCache = 1024
 // is recomputed (longer means its recompute failed: compute anew).
 const staleFor = 4
 
-func (c *consoleCache) clear() {
+// clear drops the entries made from topic's data ("" for all).
+func (c *consoleCache) clear(topic Topic) {
 	c.mu.Lock()
-	c.entries = nil
 	c.gen++
+	for k := range c.entries {
+		if topic == "" || keyDependsOn(k, topic) {
+			delete(c.entries, k)
+		}
+	}
 	c.mu.Unlock()
+}
+
+// keyDependsOn says whether the entry key is made from topic's data: the
+// account lists ("users|...") from accounts, the audit log's totals
+// ("events|...") from events, anything else from both.
+func keyDependsOn(key string, topic Topic) bool {
+	switch {
+	case strings.HasPrefix(key, "users|"):
+		return topic == TopicAccounts
+	case strings.HasPrefix(key, "events|"):
+		return topic == TopicEvents
+	}
+	return true
 }
 
 // lookup finds key. ok: there is a value to use. refresh: the caller
@@ -182,12 +201,12 @@ func cached[T any](ctx context.Context, s *Service, key string, compute func() (
 	}
 }
 
-// ConsoleList is List for the console. A search (or a date range), which
-// List answers by reading every match to count them, keeps its total, and
-// each of its pages, in the console cache, so that paging, sorting back
-// and forth and reloading don't search a million accounts again. Other
-// filters go straight to List, whose totals come from the census. The
-// page's Items are shared: read them, don't change them.
+// ConsoleList is List for the console. A search (or a date range) keeps
+// its (capped) total, and each of its pages, in the console cache, so that
+// paging, sorting back and forth and reloading don't search a million
+// accounts again. Other filters go straight to List, whose totals come
+// from the census. The page's Items are shared: read them, don't change
+// them.
 func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error) {
 	if err := f.Normalize(DefaultLimit); err != nil {
 		return Page[User]{}, err
@@ -195,6 +214,7 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	if f.Search == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
 		return s.List(ctx, f)
 	}
+	s.poll(ctx)
 	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
 		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch)
 	if f.Search != "" && utf8.RuneCountInString(f.Search) < 3 {
@@ -210,41 +230,33 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 			return s.listUnindexed(ctx, ids, f, false)
 		})
 	}
+	// Three characters or more, or a date range: List counts up to
+	// shortSearchIDs (more would mean reading every match); the page and
+	// that count are kept.
 	return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
-		items := []User{}
-		q := s.db.NewSelect().Model(&items)
-		s.applyFilter(q, f)
-		total, err := cached(ctx, s, where, func() (int, error) {
-			n, err := q.Count(ctx)
-			return int(n), err
+		total, err := cached(ctx, s, where, func() ([2]int, error) {
+			n, atLeast, err := s.countCapped(ctx, f)
+			if atLeast {
+				return [2]int{n, 1}, err
+			}
+			return [2]int{n, 0}, err
 		})
 		if err != nil {
 			return Page[User]{}, err
 		}
+		items := []User{}
+		q := s.db.NewSelect().Model(&items)
+		s.applyFilter(q, f)
 		err = q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit)).Scan(ctx)
-		return Page[User]{Items: items, Total: total, Page: f.Page, Limit: f.Limit}, err
+		return pageOf(items, total[0], total[1] == 1, f), err
 	})
 }
 
-// ConsoleEvents is Events for the console's audit log: the rows are read
-// each time, the total of a filter comes from the console cache (counting
-// a million events on every page is what would cost).
+// ConsoleEvents is Events for the console's audit log (its totals are
+// kept by the database or capped, so nothing needs keeping here).
 func (s *Service) ConsoleEvents(ctx context.Context, f EventFilter) (Page[Event], error) {
-	f.normalize()
-	items := []Event{}
-	q := s.eventsQuery(&items, f)
-	key := fmt.Sprintf("events|%d|%d|%q|%d|%d", f.ActorID, f.TargetID, f.Action, f.Since.Unix(), f.Until.Unix())
-	total, err := cached(ctx, s, key, func() (int, error) {
-		n, err := q.Count(ctx)
-		return int(n), err
-	})
-	if err != nil {
-		return Page[Event]{}, err
-	}
-	if err := q.Scan(ctx); err != nil {
-		return Page[Event]{}, err
-	}
-	return Page[Event]{Items: items, Total: max(total, len(items)), Page: f.Page, Limit: f.Limit}, nil
+	s.poll(ctx)
+	return s.Events(ctx, f)
 }
 
 // Latest is what the dashboard lists besides its figures.
@@ -256,6 +268,7 @@ type Latest struct {
 // ConsoleLatest returns the n newest accounts and sign-ins, from the
 // console cache (shared: read them, don't change them).
 func (s *Service) ConsoleLatest(ctx context.Context, n int) (Latest, error) {
+	s.poll(ctx)
 	return cached(ctx, s, "latest|"+strconv.Itoa(n), func() (Latest, error) {
 		signups, err := s.LatestSignups(ctx, n)
 		if err != nil {
@@ -278,6 +291,7 @@ func levelKey(l *int) string {
 // accounts), it answers at once with the last ones it saw instead of
 // queueing behind them. The page says how old they are.
 func (s *Service) DashboardStats(ctx context.Context) (*Stats, error) {
+	s.poll(ctx)
 	if s.statsMu.TryLock() {
 		st := s.stats
 		fresh := st != nil && s.opts.Now().Sub(st.GeneratedAt) < s.opts.StatsTTL

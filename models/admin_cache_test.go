@@ -56,7 +56,7 @@ func TestConsoleCacheServesStaleWhileOneRecomputes(t *testing.T) {
 
 	// A computation that began before a change is not kept.
 	_, _, _, gen, _ = c.lookup("j", stale, ttl)
-	c.clear()
+	c.clear("")
 	c.put("j", "before the change", stale, gen)
 	c.done("j")
 	if _, ok, _, _, _ := c.lookup("j", stale, ttl); ok {

@@ -455,13 +455,24 @@ func ParseLifetime(s string) (time.Duration, bool) {
 	return time.Duration(n) * unit, true
 }
 
-// SignInForToken signs in with login and password, as the sign-in form does
-// (the same failure counting and locks), and makes a personal token for
-// the account: how an app gets a token for its user. A banned or
+// SignInForToken signs in with login and password, and code when the
+// account has two-factor on, as the sign-in form does (the same failure
+// counting and locks), and makes a personal token for the account: how
+// an app gets a token for its user. A missing code is a field error on
+// "code". A banned or
 // unconfirmed account is a *DeniedError; wrong credentials are
 // ErrInvalidCredentials.
 func (s *Service) SignInForToken(ctx context.Context, m Meta, login, password, code string, n NewAPIKey) (*APIKey, string, error) {
 	u, err := s.Login(ctx, m, login, password)
+	var sf *SecondFactorError
+	if errors.As(err, &sf) {
+		// The password was right; two-factor is on: the code too, counted
+		// like the password when wrong, and then the sign-in is recorded.
+		if _, err = s.VerifySecondFactor(ctx, m, sf.User, code); err == nil {
+			u = sf.User
+			err = s.recordLogin(ctx, m, u, MethodPassword, "")
+		}
+	}
 	var be *BannedError
 	var ne *NotConfirmedError
 	switch {

@@ -57,7 +57,6 @@ func (s *Service) Seed(ctx context.Context, n int, progress func(done, total int
 		online: min(300, max(1, n/20)),
 		total:  n,
 	}
-	defer s.forgetPastDays()
 	defer s.invalidateStats()
 
 	// SQLite has one writer at a time; PostgreSQL keeps a second core busy

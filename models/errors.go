@@ -42,6 +42,8 @@ func fieldError(field, msg string) *ValidationError {
 type ConflictError struct {
 	Field   string
 	Message string
+
+	lookAlike bool // the value's skeleton is taken (see takenOrAlike)
 }
 
 func (e *ConflictError) Error() string { return e.Message }
@@ -72,6 +74,15 @@ type NotConfirmedError struct {
 }
 
 func (e *NotConfirmedError) Error() string { return "e-mail address not confirmed" }
+
+// SecondFactorError is returned by Login when the password was right and
+// the account has two-factor on: the sign-in goes on with a pending
+// session (StartSession) until a code completes it.
+type SecondFactorError struct {
+	User *User
+}
+
+func (e *SecondFactorError) Error() string { return "a second factor is needed" }
 
 // LockedError is returned by Login while an account or address is locked
 // after too many failed attempts.

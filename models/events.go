@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,15 +20,74 @@ type EventFilter struct {
 	Limit    int
 }
 
-// Events lists audit-log lines, newest first, with actor and target embedded.
+// Events lists audit-log lines, newest first, with actor and target
+// embedded. Filtered by action alone (or not at all), the total comes from
+// event_counts, kept by the database, and the page is read from the nearer
+// end of the log; other filters count up to shortSearchIDs and say "at
+// least" beyond (Page.AtLeast).
 func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error) {
 	f.normalize()
 	items := []Event{}
-	total, err := s.eventsQuery(&items, f).ScanAndCount(ctx)
+	total, atLeast, exact, err := s.countEvents(ctx, f)
 	if err != nil {
 		return Page[Event]{}, err
 	}
-	return Page[Event]{Items: items, Total: int(total), Page: f.Page, Limit: f.Limit}, nil
+	offset, limit, desc := (f.Page-1)*f.Limit, f.Limit, true
+	if exact && offset >= total {
+		return Page[Event]{Items: items, Total: total, Page: f.Page, Limit: f.Limit}, nil
+	}
+	if exact && offset > total/2 {
+		desc = false
+		end := total - offset
+		limit = min(f.Limit, end)
+		offset = end - limit
+	}
+	order := "e.created_at DESC, e.id DESC"
+	if !desc {
+		order = "e.created_at ASC, e.id ASC"
+	}
+	q := s.db.NewSelect().Model(&items).Relation("Actor").Relation("Target")
+	if offset < deferAfter {
+		s.filterEvents(q, f)
+		q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset))
+	} else {
+		ids := s.db.NewSelect().Model((*Event)(nil)).Column("e.id")
+		s.filterEvents(ids, f)
+		ids.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset))
+		q.Where("e.id IN (?)", ids).OrderExpr(order)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return Page[Event]{}, err
+	}
+	if !desc {
+		slices.Reverse(items)
+	}
+	if len(items) > 0 {
+		total = max(total, (f.Page-1)*f.Limit+len(items))
+	}
+	return Page[Event]{Items: items, Total: total, AtLeast: atLeast, Page: f.Page, Limit: f.Limit}, nil
+}
+
+// countEvents counts the events f selects: exactly from event_counts when
+// f filters by action alone, else up to shortSearchIDs (atLeast beyond).
+func (s *Service) countEvents(ctx context.Context, f EventFilter) (n int, atLeast, exact bool, err error) {
+	if f.ActorID == 0 && f.TargetID == 0 && f.Since.IsZero() && f.Until.IsZero() {
+		q := s.db.NewSelect().TableExpr("event_counts").ColumnExpr("coalesce(sum(n), 0)")
+		if a := strings.TrimSpace(f.Action); strings.HasSuffix(a, ".") {
+			q.Where("action LIKE ? ESCAPE '\\'", escapeLike(a)+"%")
+		} else if a != "" {
+			q.Where("action = ?", a)
+		}
+		err = q.Scan(ctx, &n)
+		return n, false, true, err
+	}
+	sub := s.db.NewSelect().Model((*Event)(nil)).Column("e.id")
+	s.filterEvents(sub, f)
+	err = s.db.NewSelect().TableExpr("(?) AS m", sub.Limit(int64(shortSearchIDs+1))).ColumnExpr("count(*)").Scan(ctx, &n)
+	if n > shortSearchIDs {
+		return shortSearchIDs, true, false, err
+	}
+	return n, false, true, err
 }
 
 // normalize clamps the paging into range.
@@ -39,11 +99,10 @@ func (f *EventFilter) normalize() {
 	f.Page = min(max(f.Page, 1), MaxPage)
 }
 
-// eventsQuery selects the page of events f asks for, newest first (by time,
-// then by id: events written by several servers, or back-dated by the demo
-// seeder, need not be in id order), into items.
-func (s *Service) eventsQuery(items *[]Event, f EventFilter) *bun.SelectQuery {
-	q := s.db.NewSelect().Model(items).Relation("Actor").Relation("Target")
+// filterEvents adds f's conditions to q (events aliased e). Events are
+// listed newest first by time, then by id: events written by several
+// servers, or back-dated by the demo seeder, need not be in id order.
+func (s *Service) filterEvents(q *bun.SelectQuery, f EventFilter) {
 	if f.ActorID != 0 {
 		q.Where("e.actor_id = ?", f.ActorID)
 	}
@@ -63,14 +122,14 @@ func (s *Service) eventsQuery(items *[]Event, f EventFilter) *bun.SelectQuery {
 	if !f.Until.IsZero() {
 		q.Where("e.created_at < ?", f.Until.UTC())
 	}
-	return q.OrderExpr("e.created_at DESC, e.id DESC").Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
 }
 
 // EventActions lists the actions the audit log can be filtered by.
 var EventActions = []string{
 	EvSignup, EvLogin, EvLoginFailed, EvLoginLocked, EvLogout, EvCreate, EvUpdate,
 	EvBan, EvUnban, EvDelete, EvRestore, EvPurge, EvPassword, EvPasswordChange,
-	EvSessionsRevoke, EvConfirm, EvProfile,
+	EvSessionsRevoke, EvSessionRevoke, EvConfirm, EvProfile, EvMFAEnable, EvMFADisable, EvMFAReset,
+	EvRecoveryUsed, EvRecoveryNew, EvPasskeyAdd, EvPasskeyRemove,
 }
 
 // Record writes an event for callers outside the service's own actions

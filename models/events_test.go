@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -120,6 +121,49 @@ func TestEventsAreListedByTime(t *testing.T) {
 		}
 		if strings.Join(got, " | ") != "newest | newer | older, written later" {
 			t.Fatalf("order: %q", got)
+		}
+	})
+}
+
+// Every page of the audit log, read from the nearer end and (past
+// deferAfter) through its ids first, is the slice of the whole log it
+// should be; totals by action come from event_counts.
+func TestEventPagesFromEitherEnd(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		for i := range 20 {
+			action := []string{models.EvLogin, models.EvBan, models.EvLogin, models.EvUnban}[i%4]
+			e.check(e.svc.Record(e.ctx, models.System, action, nil, fmt.Sprint(i)))
+			e.clock.Advance(time.Duration(i%3-1) * time.Minute) // not in id order
+		}
+		details := func(p models.Page[models.Event]) []string {
+			var out []string
+			for _, ev := range p.Items {
+				out = append(out, ev.Detail)
+			}
+			return out
+		}
+		for _, deferred := range []bool{false, true} {
+			if deferred {
+				defer models.SetDeferAfter(0)()
+			}
+			for _, f := range []models.EventFilter{{}, {Action: models.EvLogin}, {Action: "user."}} {
+				all := f
+				all.Limit = 100
+				p, err := e.svc.Events(e.ctx, all)
+				e.check(err)
+				whole := details(p)
+				for page := 1; page <= len(whole)/3+2; page++ {
+					pf := f
+					pf.Limit, pf.Page = 3, page
+					got, err := e.svc.Events(e.ctx, pf)
+					e.check(err)
+					want := whole[min(len(whole), (page-1)*3):min(len(whole), page*3)]
+					if !slices.Equal(details(got), want) || got.Total != len(whole) || got.AtLeast {
+						t.Errorf("%+v (deferred %t): %v (total %d), want %v (total %d)", pf, deferred, details(got), got.Total, want, len(whole))
+					}
+				}
+			}
 		}
 	})
 }

@@ -6,12 +6,9 @@ import "context"
 // benchmarks' cold figures.
 func ComputeStats(ctx context.Context, s *Service) (*Stats, error) { return s.computeStats(ctx) }
 
-// ForgetStatsCaches drops the census and the per-day counts of the days
-// before today, so that the next figures are counted from scratch.
-func ForgetStatsCaches(s *Service) {
-	s.forgetCensus()
-	s.forgetPastDays()
-}
+// ForgetStatsCaches drops the census, so that the next figures read it
+// from scratch.
+func ForgetStatsCaches(s *Service) { s.forgetCensus() }
 
 // SetShortSearchIDs changes how many matches of a short search are
 // collected before the list walks its sort order, and returns a func
@@ -23,4 +20,27 @@ func SetShortSearchIDs(n int) func() {
 }
 
 // ForgetConsole empties the console cache.
-func (s *Service) ForgetConsole() { s.console.clear() }
+func (s *Service) ForgetConsole() { s.console.clear("") }
+
+// SetDeferAfter changes the offset from which a list reads its page's ids
+// first, and returns a func that puts it back.
+func SetDeferAfter(n int) func() {
+	old := deferAfter
+	deferAfter = n
+	return func() { deferAfter = old }
+}
+
+// PageSQL is the SQL List runs for the page of f, with the census counted
+// now.
+func PageSQL(ctx context.Context, s *Service, f Filter) (string, error) {
+	if err := f.Normalize(DefaultLimit); err != nil {
+		return "", err
+	}
+	cells, err := s.cells(ctx)
+	if err != nil {
+		return "", err
+	}
+	var items []User
+	q, _ := s.pageQuery(&items, f, countMatching(cells, f), cells)
+	return q.String(), nil
+}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -31,6 +32,30 @@ type env struct {
 func newEnv(t *testing.T, db *bun.DB) *env {
 	clock := modelstest.NewClock()
 	return &env{t: t, ctx: context.Background(), db: db, svc: modelstest.Service(db, clock), clock: clock}
+}
+
+// follow makes the service follow other processes' changes (Follow) for
+// the rest of the test.
+func (e *env) follow() {
+	ctx, cancel := context.WithCancel(e.ctx)
+	stopped := e.svc.Follow(ctx)
+	e.t.Cleanup(func() {
+		cancel()
+		<-stopped
+	})
+}
+
+// eventually waits up to 2 s (the bound for another process's changes)
+// for cond. The service clock stands still meanwhile, so no cache expires.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: not seen within 2 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // user creates an account through the command-line actor, with the e-mail

@@ -31,6 +31,20 @@ const (
 	TransportOutbox = "outbox"
 )
 
+// MailRequest asks for one message. The account is found by UserID, Email
+// (the forgotten-password form) or Login (username or e-mail, the sign-in
+// page's "send again"); no account, or one that can't receive this kind,
+// sends nothing and says nothing. The mail queue (app/mailer) takes them.
+type MailRequest struct {
+	Kind     string // MailConfirm, MailReset, MailEmailChange, MailEmailChanged
+	UserID   int64
+	Email    string
+	Login    string
+	NewEmail string // MailEmailChange: the address to confirm; MailEmailChanged: the new address
+	OldEmail string // MailEmailChanged: where the notice goes
+	By       Actor
+}
+
 // MailPerAccountPerHour is how many e-mails of one kind an account may be
 // sent within an hour, whoever asks for them, so that nobody can flood an
 // inbox through "forgot password" or "resend".

@@ -16,6 +16,7 @@ const (
 	ActSendReset      Action = "send_reset"
 	ActConfirm        Action = "confirm"
 	ActRevokeSessions Action = "revoke_sessions"
+	ActResetMFA       Action = "reset_mfa"
 )
 
 // minLevel is the lowest level that may take each action.
@@ -30,6 +31,7 @@ var minLevel = map[Action]int{
 	ActSendReset:      LevelAdmin,
 	ActConfirm:        LevelAdmin,
 	ActRevokeSessions: LevelAdmin,
+	ActResetMFA:       LevelAdmin,
 	ActPurge:          LevelSuperadmin,
 }
 
@@ -144,6 +146,8 @@ func actionVerb(a Action) string {
 		return "send a reset to"
 	case ActRevokeSessions:
 		return "sign out"
+	case ActResetMFA:
+		return "reset the two-factor sign-in of"
 	}
 	return string(a)
 }

@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/uptrace/bun"
 )
 
@@ -15,22 +17,41 @@ type Options struct {
 	OnlineWindow  time.Duration // a visitor seen within it is online (5 minutes)
 	PresenceEvery time.Duration // at most one presence write per visitor per this (1 minute)
 	DefaultLevel  int           // level given at self-registration (1)
-	StatsTTL      time.Duration // how long Stats may be served from cache (15 seconds)
-	CensusTTL     time.Duration // how often the accounts per type and level are counted again, to see other processes' changes (5 minutes)
+	StatsTTL      time.Duration // how long Stats may be served from cache while nothing changes (15 seconds)
 	CountsTTL     time.Duration // how long the home page counts may be cached (2 seconds)
-	LockAfter     int           // failed sign-ins on one account before it locks (5)
+	LockAfter     int           // failed sign-ins on one account from one address before that pair locks (5)
 	LockFor       time.Duration // how long such a lock lasts (15 minutes)
-	Argon2        Argon2Params  // password hashing cost (DefaultArgon2)
+	// AddressFailures is how many failed sign-ins from one address, on any
+	// accounts, lock that address for LockFor (20).
+	AddressFailures int
+	// AccountCeiling is how many failed sign-ins on one account from
+	// everywhere within CeilingWindow (100 in an hour) put it in the slow
+	// lane: addresses it never signed in from take turns, one guess per
+	// SlowEvery (5 seconds). See docs/throttling.md.
+	AccountCeiling int
+	CeilingWindow  time.Duration
+	SlowEvery      time.Duration
+	// SignupFailures is how many refused registrations from one address
+	// within an hour stop it registering for the rest of that hour (10).
+	SignupFailures int
+	Argon2         Argon2Params // password hashing cost (DefaultArgon2)
 	// AccountCacheTTL is how long an account read by Get or GetByUsername
 	// may be answered from memory (30 seconds; negative turns the cache
 	// off). This process's own writes clear it at once; see accountcache.go.
 	AccountCacheTTL time.Duration
-	// AccountCacheCheck is how often the cache asks whether another
-	// process changed an account (1 second).
+	// AccountCacheCheck is how often the service asks the database
+	// whether another process changed data, on SQLite (1 second; see
+	// changes.go). PostgreSQL tells it at once (LISTEN/NOTIFY).
 	AccountCacheCheck time.Duration
 	AccountCacheSize  int // accounts kept at most (10,000)
-	Now               func() time.Time
-	Logger            *slog.Logger
+	// BulkBatch is how many accounts one batch of a bulk job changes, in
+	// one short transaction (500).
+	BulkBatch int
+	// BulkLease is how long an instance holds a bulk job between two
+	// batches before another instance may take it over (1 minute).
+	BulkLease time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -46,9 +67,6 @@ func (o *Options) defaults() {
 	if o.StatsTTL <= 0 {
 		o.StatsTTL = 15 * time.Second
 	}
-	if o.CensusTTL <= 0 {
-		o.CensusTTL = 5 * time.Minute
-	}
 	if o.CountsTTL <= 0 {
 		o.CountsTTL = 2 * time.Second
 	}
@@ -57,6 +75,21 @@ func (o *Options) defaults() {
 	}
 	if o.LockFor <= 0 {
 		o.LockFor = 15 * time.Minute
+	}
+	if o.AddressFailures <= 0 {
+		o.AddressFailures = 20
+	}
+	if o.AccountCeiling <= 0 {
+		o.AccountCeiling = 100
+	}
+	if o.CeilingWindow <= 0 {
+		o.CeilingWindow = time.Hour
+	}
+	if o.SlowEvery <= 0 {
+		o.SlowEvery = 5 * time.Second
+	}
+	if o.SignupFailures <= 0 {
+		o.SignupFailures = 10
 	}
 	if o.Argon2.Memory == 0 {
 		o.Argon2 = DefaultArgon2
@@ -70,12 +103,19 @@ func (o *Options) defaults() {
 	if o.AccountCacheSize <= 0 {
 		o.AccountCacheSize = 10000
 	}
+	if o.BulkBatch <= 0 {
+		o.BulkBatch = 500
+	}
+	if o.BulkLease <= 0 {
+		o.BulkLease = time.Minute
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+
 }
 
 // Service is the users service of SPEC §2: every page, API endpoint and
@@ -87,8 +127,10 @@ type Service struct {
 	log    *slog.Logger
 
 	presence throttle
-	locks    lockout
-	accounts *accountCache // accountcache.go
+	sessions sessionCache // sessions.go
+
+	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
+	accounts *accountCache                     // accountcache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats
@@ -96,6 +138,13 @@ type Service struct {
 	counts   *HomeCounts
 	cache    statsCache
 	console  consoleCache // admin.go
+	changes  changes      // changes.go
+
+	bulk     bulkRunner // bulk.go
+	bulkMu   sync.Mutex
+	bulkHeld map[int64]bool
+
+	listeners listeners // notify.go
 }
 
 // NewService returns the users service on db.
@@ -107,12 +156,23 @@ func NewService(db *bun.DB, opts Options) *Service {
 		hasher:   NewHasher(opts.Argon2),
 		log:      opts.Logger,
 		presence: throttle{last: map[string]time.Time{}},
-		locks:    lockout{fails: map[int64]*failures{}},
-		accounts: newAccountCache(opts.AccountCacheTTL, opts.AccountCacheCheck, opts.AccountCacheSize),
+		accounts: newAccountCache(opts.AccountCacheTTL, opts.AccountCacheSize),
+		bulk:     bulkRunner{wake: make(chan struct{}, 1)},
 	}
-	if s.accounts.enabled() {
-		db.AddQueryHook(cacheHook{s.accounts})
-	}
+	db.AddQueryHook(changeHook{s})
+	s.OnChange(func(ch Change) {
+		switch ch.Topic {
+		case TopicAccounts:
+			s.accounts.flush()
+			s.dropFigures(ch.Topic)
+		case TopicEvents:
+			s.dropFigures(ch.Topic)
+		case TopicSessions:
+			if ch.Remote {
+				s.ForgetCachedSessions()
+			}
+		}
+	})
 	return s
 }
 
@@ -176,6 +236,14 @@ const (
 	EvPassword       = "user.password"
 	EvPasswordChange = "password.change"
 	EvSessionsRevoke = "sessions.revoke"
+	EvSessionRevoke  = "session.revoke"
+	EvMFAEnable      = "mfa.enable"
+	EvMFADisable     = "mfa.disable"
+	EvMFAReset       = "mfa.reset"
+	EvRecoveryUsed   = "mfa.recovery_used"
+	EvRecoveryNew    = "mfa.recovery_new"
+	EvPasskeyAdd     = "passkey.add"
+	EvPasskeyRemove  = "passkey.remove"
 	EvConfirm        = "user.confirm"
 	EvProfile        = "profile.update"
 )
@@ -196,8 +264,10 @@ func (s *Service) record(ctx context.Context, db bun.IDB, a Actor, action string
 	_, err := db.NewInsert().Model(ev).Exec(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "write event", "action", action, "err", err)
+		return err
 	}
-	return err
+	s.announce(ctx, db, *ev)
+	return nil
 }
 
 func clip(s string, n int) string {

@@ -30,166 +30,106 @@ type Stats struct {
 const StatsDays = 30
 
 // Stats returns the dashboard figures, computed at most once per StatsTTL
-// (GeneratedAt says when); account changes made here clear the cache.
-// The totals per type and role follow this service's own changes at once
-// and other processes' within CensusTTL; online counts and today's
-// sign-ups and logins are counted each time the figures are computed.
+// (GeneratedAt says when) and again after any change to accounts or the
+// audit log, this process's or another's (see changes.go). The totals per
+// type and role and the per-day series come from counts the database keeps
+// (user_census, daily_counts), so they are exact; online counts are as of
+// GeneratedAt.
 func (s *Service) Stats(ctx context.Context) (*Stats, error) {
+	s.poll(ctx)
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
 	if s.stats != nil && s.opts.Now().Sub(s.stats.GeneratedAt) < s.opts.StatsTTL {
 		return s.stats, nil
 	}
+	epoch := s.Epoch()
 	st, err := s.computeStats(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.stats = st
+	if s.Epoch() == epoch {
+		s.stats = st
+	}
 	return st, nil
 }
 
-// invalidateStats drops every cached figure after a change, the census
-// included (it is counted again on its next use).
-func (s *Service) invalidateStats() {
-	s.dropFigures()
-	s.cache.censusMu.Lock()
-	s.cache.census = nil
-	s.cache.gen++
-	s.cache.censusMu.Unlock()
-}
+// invalidateStats announces a change to accounts made by this process
+// (the query hook does too; this is for code that wrote through another
+// path).
+func (s *Service) invalidateStats() { s.publish(Change{Topic: TopicAccounts}) }
 
 // accountMoved is invalidateStats for the creation (from nil), type or
-// level change, or purge (to nil) of one account made here: the census
-// follows it instead of counting a million rows again.
-func (s *Service) accountMoved(from, to *cell) {
-	s.dropFigures()
-	c := &s.cache
-	c.censusMu.Lock()
-	defer c.censusMu.Unlock()
-	c.gen++
-	if c.census == nil || (from != nil && to != nil && *from == *to) {
-		return
-	}
-	if from != nil {
-		c.census.n[*from]--
-	}
-	if to != nil {
-		c.census.n[*to]++
-	}
-}
+// level change, or purge (to nil) of one account made here. The census
+// itself is kept by the database.
+func (s *Service) accountMoved(_, _ *cell) { s.invalidateStats() }
 
-// dropFigures drops the figures made from the census and the console's
-// cached pages, so that nobody sees a stale page after a change.
-func (s *Service) dropFigures() {
+// dropFigures drops what is made from topic's data: the figures, the
+// census and the console's kept pages, so that nobody sees a stale page
+// after a change.
+func (s *Service) dropFigures(topic Topic) {
 	s.statsMu.Lock()
 	s.stats = nil
 	s.statsMu.Unlock()
-	s.countsMu.Lock()
-	s.counts = nil
-	s.countsMu.Unlock()
-	s.console.clear()
+	if topic != TopicEvents {
+		s.countsMu.Lock()
+		s.counts = nil
+		s.countsMu.Unlock()
+		s.forgetCensus()
+	}
+	s.console.clear(topic)
 }
 
 // cellOf is the census cell of an account.
-func cellOf(u *User) *cell { return &cell{u.Type, u.Level} }
+func cellOf(u *User) *cell { return &cell{u.Type, u.Level, u.Group} }
 
-// statsCache keeps what the figures are made of. The census (accounts per
-// type and level) answers the dashboard, the home page and the totals of
-// unsearched lists without counting a million rows each time: this
-// service's own changes move it along, and it is counted again once per
-// CensusTTL (5 minutes) to take in changes made by other processes (the
-// command line, another server). The per-day
-// counts of the days before today only change through a seed or a purge,
-// so they are kept for pastDaysTTL and only today is counted again.
+// statsCache keeps the census (accounts per type, level and group, read
+// from user_census) between changes.
 type statsCache struct {
-	recountMu sync.Mutex // one count of the census at a time
-	censusMu  sync.Mutex
-	census    *census
-	gen       uint64 // changes seen; a count that overlapped one is kept briefly
-	daysMu    sync.Mutex
-	days      *pastDays
+	censusMu sync.Mutex
+	census   map[cell]int
 }
 
-// cell is one account type at one level.
-type cell struct{ typ, level int }
-
-type census struct {
-	n  map[cell]int
-	at time.Time
+// cell is one account type at one level in one group.
+type cell struct {
+	typ, level int
+	group      string
 }
 
-type pastDays struct {
-	today   time.Time // the day they were counted on
-	at      time.Time
-	signups map[string]int
-	logins  map[string]int
-}
-
-const pastDaysTTL = 10 * time.Minute
-
-// countCells counts the accounts per type and level.
-func (s *Service) countCells(ctx context.Context) (map[cell]int, error) {
-	var rows []struct {
-		Type  int
-		Level int
-		N     int
-	}
-	if err := s.db.NewSelect().Model((*User)(nil)).
-		ColumnExpr("u.type, u.level, count(*) AS n").GroupExpr("u.type, u.level").
-		Scan(ctx, &rows); err != nil {
-		return nil, err
-	}
-	cells := make(map[cell]int, len(rows))
-	for _, r := range rows {
-		cells[cell{r.Type, r.Level}] = r.N
-	}
-	return cells, nil
-}
-
-// cells returns (a copy of) the census, counted again when it is older
-// than CensusTTL. Readers wait for one count rather than each running one;
-// writers don't wait for it.
+// cells returns (a copy of) the census, read again after every change.
+// Callers poll for other processes' changes first (not here: they may hold
+// a lock that an announcement takes).
 func (s *Service) cells(ctx context.Context) (map[cell]int, error) {
 	c := &s.cache
-	if n := s.freshCells(); n != nil {
-		return n, nil
-	}
-	c.recountMu.Lock()
-	defer c.recountMu.Unlock()
-	if n := s.freshCells(); n != nil {
-		return n, nil // counted by whoever held the lock
-	}
 	c.censusMu.Lock()
-	gen := c.gen
+	n := c.census
 	c.censusMu.Unlock()
-	at := s.opts.Now()
-	n, err := s.countCells(ctx)
-	if err != nil {
+	if n != nil {
+		return maps.Clone(n), nil
+	}
+	epoch := s.Epoch()
+	var rows []struct {
+		Type      int
+		Level     int
+		GroupName string
+		N         int
+	}
+	if err := s.db.NewRaw("SELECT type, level, group_name, n FROM user_census WHERE n <> 0").Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
-	c.censusMu.Lock()
-	defer c.censusMu.Unlock()
-	if c.gen != gen {
-		// A change landed while counting: whether the count saw it is
-		// unknown, so this count only stands for a second.
-		at = at.Add(time.Second - s.opts.CensusTTL)
+	n = make(map[cell]int, len(rows))
+	for _, r := range rows {
+		n[cell{r.Type, r.Level, r.GroupName}] = r.N
 	}
-	c.census = &census{n: n, at: at}
+	c.censusMu.Lock()
+	if s.Epoch() == epoch {
+		c.census = n
+	}
+	c.censusMu.Unlock()
 	return maps.Clone(n), nil
 }
 
-func (s *Service) freshCells() map[cell]int {
-	c := &s.cache
-	c.censusMu.Lock()
-	defer c.censusMu.Unlock()
-	if c.census != nil && s.opts.Now().Sub(c.census.at) < s.opts.CensusTTL {
-		return maps.Clone(c.census.n)
-	}
-	return nil
-}
-
 // countMatching adds up the census cells that f selects (f without a
-// search or group, which the census doesn't know).
+// search or date range, which the census doesn't know).
 func countMatching(cells map[cell]int, f Filter) int {
 	t, byType := Types[f.Type]
 	lo, hi, byRole := RoleLevels(f.Role)
@@ -199,6 +139,8 @@ func countMatching(cells map[cell]int, f Filter) int {
 		case byType && c.typ != t:
 		case f.Level != nil && c.level != *f.Level:
 		case f.Role != "" && byRole && (c.level < lo || c.level > hi):
+		case f.Group != "" && c.group != f.Group:
+		case f.NotDeleted && c.typ == TypeDeleted:
 		default:
 			total += n
 		}
@@ -236,90 +178,48 @@ func (s *Service) computeStats(ctx context.Context) (*Stats, error) {
 
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	since := today.AddDate(0, 0, -(StatsDays - 1))
-	past, err := s.pastDays(ctx, since, today)
+	signups, logins, err := s.dailyCounts(ctx, since)
 	if err != nil {
 		return nil, err
 	}
-	signups, err := s.countPerDay(ctx, "users", "", today, time.Time{})
-	if err != nil {
-		return nil, err
-	}
-	logins, err := s.countPerDay(ctx, "events", EvLogin, today, time.Time{})
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(signups, past.signups)
-	maps.Copy(logins, past.logins)
 	st.SignupsPerDay = fillDays(since, signups)
 	st.LoginsPerDay = fillDays(since, logins)
 	return st, nil
 }
 
-// pastDays returns the sign-ups and logins of each day from since to
-// today (excluded), from the cache while it holds for today.
-func (s *Service) pastDays(ctx context.Context, since, today time.Time) (*pastDays, error) {
-	c := &s.cache
-	c.daysMu.Lock()
-	defer c.daysMu.Unlock()
-	if d := c.days; d != nil && d.today.Equal(today) && s.opts.Now().Sub(d.at) < pastDaysTTL {
-		return d, nil
-	}
-	d := &pastDays{today: today, at: s.opts.Now()}
-	var err error
-	if d.signups, err = s.countPerDay(ctx, "users", "", since, today); err != nil {
-		return nil, err
-	}
-	if d.logins, err = s.countPerDay(ctx, "events", EvLogin, since, today); err != nil {
-		return nil, err
-	}
-	c.days = d
-	return d, nil
-}
-
-// forgetCensus drops the census, to be counted again.
+// forgetCensus drops the census, to be read again.
 func (s *Service) forgetCensus() {
 	s.cache.censusMu.Lock()
 	s.cache.census = nil
 	s.cache.censusMu.Unlock()
 }
 
-// forgetPastDays drops the per-day cache, after a change to past days (a seed).
-func (s *Service) forgetPastDays() {
-	s.cache.daysMu.Lock()
-	s.cache.days = nil
-	s.cache.daysMu.Unlock()
-}
-
-// countPerDay counts the rows of table (users, or events of one action)
-// created on each UTC day from from to until (zero: no end).
-func (s *Service) countPerDay(ctx context.Context, table, action string, from, until time.Time) (map[string]int, error) {
-	q := s.db.NewSelect().TableExpr(table).Where("created_at >= ?", from)
-	if !until.IsZero() {
-		q.Where("created_at < ?", until)
+// dailyCounts reads the sign-ups and logins of each UTC day from since on
+// (daily_counts, kept by triggers on users and events).
+func (s *Service) dailyCounts(ctx context.Context, since time.Time) (signups, logins map[string]int, err error) {
+	var rows []struct {
+		Kind string
+		Day  string
+		N    int
 	}
-	if action != "" {
-		q.Where("action = ?", action)
-	}
-	var rows []DayCount
+	day := "day"
 	if IsPostgres(s.db) {
-		// Group by the date, then format the thirty of them.
-		q.ColumnExpr("(created_at AT TIME ZONE 'UTC')::date AS d, count(*) AS n").GroupExpr("1")
-		if err := s.db.NewSelect().TableExpr("(?) AS x", q).
-			ColumnExpr("x.d::text AS day, x.n AS count").Scan(ctx, &rows); err != nil {
-			return nil, err
-		}
-	} else {
-		// Times are stored as UTC text, "YYYY-MM-DD hh:mm:ss...".
-		q.ColumnExpr("substr(created_at, 1, 10) AS day, count(*) AS count").GroupExpr("1")
-		if err := q.Scan(ctx, &rows); err != nil {
-			return nil, err
-		}
+		day = "day::text"
 	}
-	out := make(map[string]int, len(rows))
+	if err := s.db.NewRaw("SELECT kind, "+day+" AS day, n FROM daily_counts WHERE day >= ? AND n <> 0",
+		since.Format("2006-01-02")).Scan(ctx, &rows); err != nil {
+		return nil, nil, err
+	}
+	signups, logins = map[string]int{}, map[string]int{}
 	for _, r := range rows {
-		out[r.Day] = r.Count
+		switch r.Kind {
+		case "signup":
+			signups[r.Day] = r.N
+		case "login":
+			logins[r.Day] = r.N
+		}
 	}
-	return out, nil
+	return signups, logins, nil
 }
 
 func fillDays(since time.Time, byDay map[string]int) []DayCount {
@@ -343,12 +243,14 @@ type HomeCounts struct {
 // are not deleted, cached for CountsTTL so the home page costs no query on
 // most requests.
 func (s *Service) Counts(ctx context.Context) (HomeCounts, error) {
+	s.poll(ctx)
 	s.countsMu.Lock()
 	defer s.countsMu.Unlock()
 	if c := s.counts; c != nil && s.opts.Now().Sub(c.generatedAt) < s.opts.CountsTTL {
 		return *c, nil
 	}
 	c := HomeCounts{generatedAt: s.opts.Now()}
+	epoch := s.Epoch()
 	var err error
 	if c.Members, c.Guests, err = s.OnlineCounts(ctx); err != nil {
 		return c, err
@@ -362,7 +264,9 @@ func (s *Service) Counts(ctx context.Context) (HomeCounts, error) {
 			c.Total += n
 		}
 	}
-	s.counts = &c
+	if s.Epoch() == epoch {
+		s.counts = &c
+	}
 	return c, nil
 }
 

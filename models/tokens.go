@@ -209,7 +209,7 @@ func (s *Service) ConfirmWithToken(ctx context.Context, m Meta, raw string) (*Co
 		return nil, err
 	}
 	out := &Confirmed{Purpose: t.Purpose}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.useToken(ctx, tx, t)
 		if err != nil {
 			return err
@@ -227,7 +227,7 @@ func (s *Service) ConfirmWithToken(ctx context.Context, m Meta, raw string) (*Co
 			}
 		case TokenEmail:
 			out.OldEmail = u.EmailAddress()
-			q.Set("email = ?", t.Email).Set("email_verified_at = ?", now)
+			q.Set("email = ?", t.Email).Set("email_skeleton = ?", skeletonOf(&t.Email)).Set("email_verified_at = ?", now)
 			event, detail = EvEmailChange, "new address confirmed by e-mail link"
 		}
 		if _, err := q.Exec(ctx); err != nil {
@@ -263,7 +263,7 @@ func (s *Service) ResetWithToken(ctx context.Context, m Meta, raw, password stri
 		return nil, err
 	}
 	var out *User
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.useToken(ctx, tx, t)
 		if err != nil {
 			return err
@@ -293,7 +293,9 @@ func (s *Service) ResetWithToken(ctx context.Context, m Meta, raw, password stri
 	if err != nil {
 		return nil, err
 	}
-	s.locks.reset(out.ID)
+	if err := s.forgetAccountFailures(ctx, out.ID); err != nil {
+		s.log.ErrorContext(ctx, "forget failed sign-ins", "err", err)
+	}
 	s.invalidateStats()
 	return out, nil
 }
@@ -314,11 +316,18 @@ func (s *Service) CheckNewEmail(ctx context.Context, u *User, email string) erro
 	other, err := s.GetByEmail(ctx, email)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil
 	case err != nil:
 		return err
 	case other.ID != u.ID:
 		return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
+	}
+	alike, err := s.db.NewSelect().Model((*User)(nil)).
+		Where("email_skeleton = ? AND id <> ?", *skeletonOf(&email), u.ID).Exists(ctx)
+	if err != nil {
+		return err
+	}
+	if alike {
+		return conflictOr(errors.New("UNIQUE constraint failed: users.email_skeleton"))
 	}
 	return nil
 }

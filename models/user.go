@@ -1,9 +1,12 @@
 package models
 
 import (
+	"context"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/webmin/webmin/migrations"
 )
 
 // Account types (SPEC §1).
@@ -49,6 +52,12 @@ type User struct {
 	LastLoginAt     *time.Time     `bun:"last_login_at" json:"last_login_at"`
 	LastSeenAt      *time.Time     `bun:"last_seen_at" json:"last_seen_at"`
 	EmailVerifiedAt *time.Time     `bun:"email_verified_at" json:"email_verified_at"`
+	MFAEnabled      bool           `bun:"mfa_enabled" json:"mfa_enabled"` // two-factor (TOTP) is on
+	// UsernameSkeleton and EmailSkeleton are the look-alike forms of the
+	// username and address (migrations.Skeleton), unique: set on insert by
+	// BeforeAppendModel and with every change of either.
+	UsernameSkeleton *string `bun:"username_skeleton" json:"-"`
+	EmailSkeleton    *string `bun:"email_skeleton" json:"-"`
 
 	// Snapshot names this reading of the account: two values with the
 	// same non-zero Snapshot hold the same data, so what is drawn from one
@@ -180,4 +189,24 @@ type Presence struct {
 	LastSeenAt time.Time `bun:"last_seen_at" json:"last_seen_at"`
 
 	User *User `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
+}
+
+var _ bun.BeforeAppendModelHook = (*User)(nil)
+
+// BeforeAppendModel sets the skeletons of a new account, so that every
+// insert (the service, the demo seeder) is checked for look-alikes.
+func (u *User) BeforeAppendModel(_ context.Context, q bun.Query) error {
+	if _, ok := q.(*bun.InsertQuery); ok {
+		u.UsernameSkeleton = ptr(migrations.Skeleton(u.Username))
+		u.EmailSkeleton = skeletonOf(u.Email)
+	}
+	return nil
+}
+
+// skeletonOf is the skeleton of an optional address.
+func skeletonOf(email *string) *string {
+	if email == nil || *email == "" {
+		return nil
+	}
+	return ptr(migrations.Skeleton(*email))
 }

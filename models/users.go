@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/webmin/webmin/migrations"
 )
 
 // Get returns the account with id, or ErrNotFound.
@@ -31,8 +33,8 @@ func (s *Service) cached(ctx context.Context, lookup func(time.Time) *User, wher
 	if !s.accounts.enabled() {
 		return s.getBy(ctx, s.db, where, arg)
 	}
+	s.poll(ctx)
 	now := s.opts.Now()
-	s.accounts.poll(ctx, s.db, now)
 	if u := lookup(now); u != nil {
 		return u, nil
 	}
@@ -146,10 +148,21 @@ func (s *Service) Register(ctx context.Context, m Meta, n NewUser, needConfirm b
 	n.Var = nil
 	n.Group = ""
 	n.normalize()
-	if err := n.check(true); err != nil {
+	// Refused registrations are counted per address: each one may tell
+	// whether a name or an address is taken.
+	if err := s.checkSignup(ctx, m.IP); err != nil {
 		return nil, err
 	}
-	u, err := s.insert(ctx, n, false)
+	err := n.check(true)
+	var u *User
+	if err == nil {
+		u, err = s.insert(ctx, n, false)
+	}
+	var ve *ValidationError
+	var ce *ConflictError
+	if errors.As(err, &ve) || errors.As(err, &ce) {
+		s.countSignupFailure(ctx, m.IP)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +199,7 @@ func (s *Service) insert(ctx context.Context, n NewUser, verified bool) (*User, 
 		u.EmailVerifiedAt = &now
 	}
 	if _, err := s.db.NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
-		return nil, conflictOr(err)
+		return nil, s.takenOrAlike(ctx, conflictOr(err), &n.Username, &n.Email)
 	}
 	s.accountMoved(nil, cellOf(u))
 	return u, nil
@@ -204,8 +217,33 @@ func conflictOr(err error) error {
 		return &ConflictError{Field: "username", Message: "This username is already taken."}
 	case strings.Contains(msg, "users_email_lower_key"):
 		return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
+	case strings.Contains(msg, "username_skeleton"):
+		return &ConflictError{Field: "username", Message: "This username looks too much like an existing one. Choose another.", lookAlike: true}
+	case strings.Contains(msg, "email_skeleton"):
+		return &ConflictError{Field: "email", Message: "This e-mail address looks too much like one already registered.", lookAlike: true}
 	}
 	return &ConflictError{Message: "This already exists."}
+}
+
+// takenOrAlike says "taken" for a look-alike conflict whose value is in
+// fact taken as typed (any case): SQLite names only the first unique
+// index a row breaks, which may be the skeleton's.
+func (s *Service) takenOrAlike(ctx context.Context, err error, username, email *string) error {
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !ce.lookAlike {
+		return err
+	}
+	switch {
+	case ce.Field == "username" && username != nil:
+		if _, gerr := s.getBy(ctx, s.db, "lower(u.username) = lower(?)", *username); gerr == nil {
+			return &ConflictError{Field: "username", Message: "This username is already taken."}
+		}
+	case ce.Field == "email" && email != nil && *email != "":
+		if _, gerr := s.GetByEmail(ctx, *email); gerr == nil {
+			return &ConflictError{Field: "email", Message: "An account with this e-mail address already exists."}
+		}
+	}
+	return err
 }
 
 // Patch lists the fields Update changes; nil means "leave as is".
@@ -263,7 +301,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 	var out, before *User
 	var changed []string
 	var typeEvent string
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -272,17 +310,22 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		if err := Authorize(by.User, ActEdit, u); err != nil {
 			return err
 		}
+		// One's own address changes only once the new one is confirmed,
+		// wherever it is asked for (the console, the API).
+		if by.User != nil && by.User.ID == u.ID && p.Email != nil && *p.Email != u.EmailAddress() {
+			return denied("your own e-mail address changes in your settings, once the new address is confirmed")
+		}
 		q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id)
 		endSessions := false
 		if p.Username != nil && *p.Username != u.Username {
-			q.Set("username = ?", *p.Username)
+			q.Set("username = ?", *p.Username).Set("username_skeleton = ?", migrations.Skeleton(*p.Username))
 			changed = append(changed, "username")
 		}
 		if p.Email != nil && *p.Email != u.EmailAddress() {
 			if *p.Email == "" {
-				q.Set("email = NULL")
+				q.Set("email = NULL").Set("email_skeleton = NULL")
 			} else {
-				q.Set("email = ?", *p.Email)
+				q.Set("email = ?", *p.Email).Set("email_skeleton = ?", *skeletonOf(p.Email))
 			}
 			q.Set("email_verified_at = NULL")
 			changed = append(changed, "email")
@@ -363,7 +406,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 			return conflictOr(err)
 		}
 		if endSessions {
-			if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+			if err := s.deleteSessions(ctx, tx, id); err != nil {
 				return err
 			}
 		}
@@ -385,7 +428,7 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		return s.record(ctx, tx, by, EvUpdate, &id, strings.Join(changed, ", "))
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.takenOrAlike(ctx, err, p.Username, p.Email)
 	}
 	if len(changed) > 0 || typeEvent != "" {
 		s.accountMoved(cellOf(before), cellOf(out))
@@ -444,7 +487,7 @@ func mergeVar(cur, patch map[string]any) map[string]any {
 
 // lockUser reads the account inside tx, locking its row on PostgreSQL
 // (SQLite's write transactions are already exclusive).
-func (s *Service) lockUser(ctx context.Context, tx bun.Tx, id int64) (*User, error) {
+func (s *Service) lockUser(ctx context.Context, tx bun.IDB, id int64) (*User, error) {
 	u := new(User)
 	q := tx.NewSelect().Model(u).Where("u.id = ?", id)
 	if IsPostgres(tx) {
@@ -460,7 +503,7 @@ func (s *Service) lockUser(ctx context.Context, tx bun.Tx, id int64) (*User, err
 }
 
 // guardLastSuperadmin refuses a change that would leave no active superadmin.
-func (s *Service) guardLastSuperadmin(ctx context.Context, tx bun.Tx, u *User, newLevel, newType int) error {
+func (s *Service) guardLastSuperadmin(ctx context.Context, tx bun.IDB, u *User, newLevel, newType int) error {
 	if !(u.Level == LevelSuperadmin && u.Type == TypeActive) {
 		return nil
 	}
@@ -488,53 +531,67 @@ type transition struct {
 	event       string
 	set         func(q *bun.UpdateQuery, u *User)
 	endSessions bool
+	also        func(ctx context.Context, tx bun.IDB) error // more statements in the same transaction
 }
 
-// apply runs an action on one account in a transaction: authorization,
-// the last-superadmin rule, the update, ending sessions and the event.
+// apply runs an action on one account in a transaction of its own (see
+// applyIn), then moves the census.
 func (s *Service) apply(ctx context.Context, by Actor, id int64, t transition, detail string) (*User, error) {
 	var out, before *User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		u, err := s.lockUser(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		before = u
-		if err := Authorize(by.User, t.act, u); err != nil {
-			return err
-		}
-		q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).Set("updated_at = ?", s.now())
-		t.set(q, u)
-		if t.endSessions {
-			q.Set("session_version = session_version + 1")
-		}
-		after := *u
-		if t.act == ActBan {
-			after.Type = TypeBanned
-		} else if t.act == ActDelete {
-			after.Type = TypeDeleted
-		}
-		if err := s.guardLastSuperadmin(ctx, tx, u, after.Level, after.Type); err != nil {
-			return err
-		}
-		if _, err := q.Exec(ctx); err != nil {
-			return err
-		}
-		if t.endSessions {
-			if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, by, t.event, &id, detail)
+	err := inTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		var err error
+		before, out, err = s.applyIn(ctx, tx, by, id, t, detail)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.accountMoved(cellOf(before), cellOf(out))
 	return out, nil
+}
+
+// applyIn runs an action on one account inside tx: authorization, the
+// last-superadmin rule, the update, ending sessions and the event. It
+// returns the account before and after.
+func (s *Service) applyIn(ctx context.Context, tx bun.IDB, by Actor, id int64, t transition, detail string) (before, out *User, err error) {
+	u, err := s.lockUser(ctx, tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Authorize(by.User, t.act, u); err != nil {
+		return nil, nil, err
+	}
+	q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).Set("updated_at = ?", s.now())
+	t.set(q, u)
+	if t.endSessions {
+		q.Set("session_version = session_version + 1")
+	}
+	after := *u
+	if t.act == ActBan {
+		after.Type = TypeBanned
+	} else if t.act == ActDelete {
+		after.Type = TypeDeleted
+	}
+	if err := s.guardLastSuperadmin(ctx, tx, u, after.Level, after.Type); err != nil {
+		return nil, nil, err
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return nil, nil, err
+	}
+	if t.endSessions {
+		if err := s.deleteSessions(ctx, tx, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	if t.also != nil {
+		if err := t.also(ctx, tx); err != nil {
+			return nil, nil, err
+		}
+	}
+	if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
+		return nil, nil, err
+	}
+	return u, out, s.record(ctx, tx, by, t.event, &id, detail)
 }
 
 // Block bans an account: it can't sign in, its sessions end, and the
@@ -619,7 +676,7 @@ func (s *Service) RevokeSessions(ctx context.Context, by Actor, id int64) (*User
 // stay, with the account's name in their detail.
 func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 	var gone *User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -636,7 +693,6 @@ func (s *Service) Purge(ctx context.Context, by Actor, id int64) error {
 	})
 	if err == nil {
 		s.accountMoved(cellOf(gone), nil)
-		s.forgetPastDays() // its sign-up day has one fewer
 	}
 	return err
 }

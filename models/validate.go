@@ -153,4 +153,23 @@ func checkVar(c checker, v map[string]any, allowNull bool) {
 func textOK(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // normalize trims the user-typed text fields.
-func normalize(s string) string { return strings.TrimSpace(s) }
+func normalize(s string) string { return strings.TrimSpace(stripBidi(s)) }
+
+// stripBidi removes the invisible characters that reorder text (U+061C,
+// U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): in a name they make
+// "nimda" read as "admin", and they have no use in the fields of an account.
+func stripBidi(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}

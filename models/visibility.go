@@ -29,18 +29,8 @@ func (s *Service) ListAs(ctx context.Context, viewer *User, f Filter) (Page[User
 	if !viewer.IsAdmin() {
 		f.NoEmailSearch = true
 	}
-	items := []User{}
-	q := s.db.NewSelect().Model(&items)
-	s.applyFilter(q, f)
-	if !staff {
-		q.Where("u.type <> ?", TypeDeleted)
-	}
-	q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit))
-	total, err := q.ScanAndCount(ctx)
-	if err != nil {
-		return Page[User]{}, err
-	}
-	return Page[User]{Items: items, Total: int(total), Page: f.Page, Limit: f.Limit}, nil
+	f.NotDeleted = !staff
+	return s.List(ctx, f)
 }
 
 // DefaultLevel is the level a new account gets when none is asked for.

@@ -1,9 +1,14 @@
--- wrk script for scripts/bench.sh: sends $COOKIE (when set) with every
--- request, and prints one line the script reads at the end:
+-- wrk script for scripts/bench.sh and scripts/bench-matrix.sh: sends
+-- $COOKIE and $AUTHORIZATION (when set) with every request, and prints one
+-- line the script reads at the end:
 --   RESULT <requests/s> <p50 ms> <p95 ms> <p99 ms> <non-2xx/3xx> <socket errors> <requests>
 local cookie = os.getenv("COOKIE")
 if cookie and cookie ~= "" then
   wrk.headers["Cookie"] = cookie
+end
+local authorization = os.getenv("AUTHORIZATION")
+if authorization and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
 end
 
 function done(summary, latency, requests)

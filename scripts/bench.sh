@@ -6,11 +6,15 @@
 #
 #   scripts/bench.sh                                  # pages (issue 4), 1,000 demo accounts
 #   BENCH_USERS=1000000 ADMIN=1 scripts/bench.sh      # the console with a million accounts (issue 5)
+#   SITE=1 scripts/bench.sh                           # a Lua site script's profile beside the built-in one
 #
 # Settings (environment):
 #   DBS          databases to measure: "sqlite pg" (default), "sqlite" or "pg"
 #   BENCH_USERS  demo accounts to seed first (1000)
 #   ADMIN        0: the member pages (default); 1: /admin and /admin/users?search=SEARCH
+#   SITE         1: the built-in profile and the same page as a site script
+#                (scripts/bench-site, GET /site/profile/:username), which must
+#                run at 50% or more of the built-in page's rate
 #   SEARCH       the admin search term, a piece from the middle of many usernames ("hnso")
 #   DURATION     length of each wrk run (10s); THREADS (2), CONNS (32); ADMIN_CONNS (4):
 #                the console pages are measured with CONNS and again with ADMIN_CONNS
@@ -32,6 +36,7 @@ cd "$(dirname "$0")/.."
 DBS=${DBS:-"sqlite pg"}
 BENCH_USERS=${BENCH_USERS:-1000}
 ADMIN=${ADMIN:-0}
+SITE=${SITE:-0}
 SEARCH=${SEARCH:-hnso}
 COLD=${COLD:-"hnso ilva arci ingh ossi anak ebe ohan"}
 ADMIN_CONNS=${ADMIN_CONNS:-4}
@@ -184,8 +189,9 @@ for db in $DBS; do
   fi
 
   echo "== $db: server on :$port"
+  # BASE_URL names a host, not an address: passkeys need a domain.
   env PORT="$port" DATA_DIR="$data" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn \
-    BASE_URL="$base" "$work/webmin" >"$work/server-$db.log" 2>&1 &
+    BASE_URL="http://localhost:$port" SITE_DIR=scripts/bench-site "$work/webmin" >"$work/server-$db.log" 2>&1 &
   pids+=($!)
   srv=$!
   wait_ready "$base/readyz"
@@ -212,6 +218,13 @@ for db in $DBS; do
     # A console has a few people at once, not 32: the same with ADMIN_CONNS.
     measure "$db" "GET /admin, $ADMIN_CONNS connections" "$srv" "$base/admin" "$admin" "$ADMIN_CONNS"
     measure "$db" "GET /admin/users?search=$SEARCH, $ADMIN_CONNS connections" "$srv" "$base/admin/users?search=$SEARCH" "$admin" "$ADMIN_CONNS"
+  elif [ "$SITE" = 1 ]; then
+    sign_in "$base" bench_member "$work/member-$db.jar"
+    member=$(cookie_header "$work/member-$db.jar")
+    expect "$base/profile/bench_other" "$member" 'action="/logout"'
+    expect "$base/site/profile/bench_other" "$member" 'id="script-profile"'
+    measure "$db" "GET /profile/:username (signed in)" "$srv" "$base/profile/bench_other" "$member"
+    measure "$db" "GET /site/profile/:username (Lua script, signed in)" "$srv" "$base/site/profile/bench_other" "$member"
   else
     sign_in "$base" bench_member "$work/member-$db.jar"
     member=$(cookie_header "$work/member-$db.jar")
@@ -244,6 +257,7 @@ printf '| database | request | req/s | p50 ms | p95 ms | p99 ms | share of plain
 printf '|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n'
 awk -F '|' -v admin="$ADMIN" '
   $2 ~ /^plain text/ { plain[$1] = $3; plaincpu[$1] = $9 }
+  $2 ~ /^GET \/profile/ { goprofile[$1] = $3 }
   $3 == "-" {
     target = ($6 < 100) ? "slowest < 100 ms: met" : "slowest < 100 ms: MISSED";
     printf "| %s | %s | – | %.2f (median) | – | %.2f (slowest) | | | | %s |\n", $1, $2, $4, $6, target;
@@ -256,6 +270,9 @@ awk -F '|' -v admin="$ADMIN" '
     target = "";
     if (admin == 1 && $2 !~ /^plain text/) {
       target = ($5 < 100) ? "p95 < 100 ms: met" : "p95 < 100 ms: MISSED";
+    } else if ($2 ~ /^GET \/site\/profile/) {
+      ratio = (goprofile[$1] > 0) ? 100 * $3 / goprofile[$1] : 0;
+      target = (ratio >= 50) ? sprintf("%.0f%% of the Go page, ≥ 50%%: met", ratio) : sprintf("%.0f%% of the Go page, ≥ 50%%: MISSED", ratio);
     } else if ($2 ~ /^GET \/profile/) {
       want = ($1 == "pg") ? 20 : 25;
       target = (100 * $3 / plain[$1] >= want) ? sprintf("≥ %d%%: met", want) : sprintf("≥ %d%%: MISSED", want);

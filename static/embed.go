@@ -1,9 +1,10 @@
-// Package static holds the stylesheet and images, embedded in the binary.
+// Package static holds the stylesheet and the passkeys script
+// (js/passkeys.js), embedded in the binary.
 package static
 
 import "embed"
 
 // FS holds every static file.
 //
-//go:embed css
+//go:embed css js
 var FS embed.FS

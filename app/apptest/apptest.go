@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/uptrace/bun"
 
 	"github.com/webmin/webmin/app"
@@ -49,7 +50,12 @@ func EachDB(t *testing.T, fn func(t *testing.T, env *Env), opts ...func(*app.Con
 // opts adjust the configuration (e.g. REGISTRATION).
 func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 	t.Helper()
-	db := modelstest.Open(t, dbName)
+	return NewOn(t, dbName, modelstest.Open(t, dbName), opts...)
+}
+
+// NewOn builds an application on db, a migrated database of the named kind.
+func NewOn(t testing.TB, dbName string, db *bun.DB, opts ...func(*app.Config)) *Env {
+	t.Helper()
 	clock := modelstest.NewClock()
 	cfg, err := app.LoadConfig(func(k string) string {
 		switch k {
@@ -75,6 +81,19 @@ func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 		t.Fatal(err)
 	}
 	return &Env{T: t, DBName: dbName, DB: db, Server: srv, Users: users, Clock: clock, Config: cfg}
+}
+
+// Another is a second instance of the application on the same database
+// (its own users service, caches and limiters, the same clock and
+// configuration), as a second server behind a load balancer would be.
+func (e *Env) Another() *Env {
+	e.T.Helper()
+	users := modelstest.Service(e.DB, e.Clock)
+	srv, err := app.NewServer(e.Config, users, slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return &Env{T: e.T, DBName: e.DBName, DB: e.DB, Server: srv, Users: users, Clock: e.Clock, Config: e.Config}
 }
 
 // User creates an account with Password at the given level.
@@ -189,6 +208,16 @@ func (c *Client) CSRF() string {
 // Cookie returns a cookie's value.
 func (c *Client) Cookie(name string) string { return c.cookies[name] }
 
+// SetCookie sets (or, with "", removes) a cookie the client sends, as an
+// attacker who copied one would.
+func (c *Client) SetCookie(name, value string) {
+	if value == "" {
+		delete(c.cookies, name)
+		return
+	}
+	c.cookies[name] = value
+}
+
 // SignIn signs in and fails the test unless it worked.
 func (c *Client) SignIn(login, password string) {
 	c.env.T.Helper()
@@ -253,4 +282,92 @@ func (r *Response) JSON(t testing.TB, v any) {
 	if err := json.Unmarshal([]byte(r.Body), v); err != nil {
 		t.Fatalf("status %d, body is not JSON (%v):\n%s", r.StatusCode, err, r.Body)
 	}
+}
+
+// Instance starts a server on the database at dsn (a SQLite file or a
+// PostgreSQL URL, shared with other instances) the way `webmin serve` does:
+// migrated, with the real clock and password cost, following the other
+// instances' changes (Service.Follow) until the test ends. Each instance
+// has its own connections, caches and query hook, like another process.
+func Instance(t testing.TB, dsn string) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := app.LoadConfig(func(k string) string {
+		switch k {
+		case "DATABASE_URL":
+			return dsn
+		case "DATA_DIR":
+			return dir
+		case "SESSION_SECRET":
+			return "test-secret-test-secret-test-secret-0123456789"
+		case "LOG_LEVEL":
+			return "error"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TrustedProxies = []string{"0.0.0.0"}
+	log := slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithCancel(context.Background())
+	users, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	stopped := users.Follow(ctx)
+	t.Cleanup(func() {
+		cancel()
+		<-stopped
+		_ = users.DB().Close()
+	})
+	srv, err := app.NewServer(cfg, users, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "sqlite"
+	if models.IsPostgres(users.DB()) {
+		name = "pg"
+	}
+	return &Env{T: t, DBName: name, DB: users.DB(), Server: srv, Users: users, Config: cfg}
+}
+
+// On returns a client of e with c's cookies (and address): the same
+// browser sent to another instance by a load balancer.
+func (c *Client) On(e *Env) *Client {
+	cp := &Client{env: e, cookies: map[string]string{}, IP: c.IP}
+	for k, v := range c.cookies {
+		cp.cookies[k] = v
+	}
+	return cp
+}
+
+// TurnOnMFA sets up two-factor sign-in for username through the service
+// and returns its authenticator secret and recovery codes.
+func (e *Env) TurnOnMFA(username string) (secret string, codes []string) {
+	e.T.Helper()
+	u, err := e.Users.GetByUsername(context.Background(), username)
+	if err != nil {
+		e.T.Fatalf("two-factor for %s: %v", username, err)
+	}
+	setup, err := e.Users.BeginTOTP(context.Background(), models.Actor{User: u}, "Webmin")
+	if err != nil {
+		e.T.Fatalf("two-factor for %s: %v", username, err)
+	}
+	codes, err = e.Users.ConfirmTOTP(context.Background(), models.Actor{User: u}, e.TOTP(setup.Secret))
+	if err != nil {
+		e.T.Fatalf("two-factor for %s: %v", username, err)
+	}
+	return setup.Secret, codes
+}
+
+// TOTP is the authenticator code of secret at the test clock's time.
+func (e *Env) TOTP(secret string) string {
+	e.T.Helper()
+	code, err := totp.GenerateCode(secret, e.Clock.Now())
+	if err != nil {
+		e.T.Fatalf("totp: %v", err)
+	}
+	return code
 }

@@ -37,20 +37,6 @@ type Config struct {
 // given up on (status failed, logged and shown in the outbox).
 var Retries = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 4 * time.Hour}
 
-// Request asks for one message. The account is found by UserID, Email
-// (the forgotten-password form) or Login (username or e-mail, the
-// sign-in page's "send again"); no account, or one that can't receive
-// this kind, sends nothing and says nothing.
-type Request struct {
-	Kind     string // models.MailConfirm, MailReset, MailEmailChange, MailEmailChanged
-	UserID   int64
-	Email    string
-	Login    string
-	NewEmail string // MailEmailChange: the address to confirm; MailEmailChanged: the new address
-	OldEmail string // MailEmailChanged: where the notice goes
-	By       models.Actor
-}
-
 // Mailer renders, stores and sends messages through a queue of one worker.
 type Mailer struct {
 	users *models.Service
@@ -70,7 +56,7 @@ type Mailer struct {
 
 // item is a request, or a flush marker to close once everything before it is done.
 type item struct {
-	req     Request
+	req     models.MailRequest
 	flushed chan struct{}
 }
 
@@ -121,7 +107,7 @@ func (m *Mailer) SMTPAddress() string {
 }
 
 // Send queues a request and returns at once.
-func (m *Mailer) Send(r Request) {
+func (m *Mailer) Send(r models.MailRequest) {
 	m.mu.Lock()
 	if m.stopped || len(m.queue) >= maxQueue {
 		m.mu.Unlock()
@@ -269,7 +255,7 @@ var purposes = map[string]struct{ token, path string }{
 
 // prepare finds the account, applies the per-account limit, makes the
 // token and stores the rendered message.
-func (m *Mailer) prepare(ctx context.Context, r Request) error {
+func (m *Mailer) prepare(ctx context.Context, r models.MailRequest) error {
 	u, err := m.find(ctx, r)
 	if errors.Is(err, models.ErrNotFound) {
 		m.log.Debug("mail request for no account", "kind", r.Kind)
@@ -320,7 +306,7 @@ func (m *Mailer) prepare(ctx context.Context, r Request) error {
 	return nil
 }
 
-func (m *Mailer) find(ctx context.Context, r Request) (*models.User, error) {
+func (m *Mailer) find(ctx context.Context, r models.MailRequest) (*models.User, error) {
 	switch {
 	case r.UserID != 0:
 		return m.users.Get(ctx, r.UserID)
@@ -337,7 +323,7 @@ func (m *Mailer) find(ctx context.Context, r Request) (*models.User, error) {
 // recipient says where a message of this kind goes for u, and whether
 // u may receive it at all: nothing for banned or deleted accounts, a
 // confirmation only while the address is unconfirmed.
-func recipient(r Request, u *models.User) (string, bool) {
+func recipient(r models.MailRequest, u *models.User) (string, bool) {
 	if u.Type == models.TypeBanned || u.Type == models.TypeDeleted {
 		return "", false
 	}

@@ -77,7 +77,7 @@ func sendReset(t *testing.T, m *mailer.Mailer, users *models.Service, username s
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Send(mailer.Request{Kind: models.MailReset, UserID: u.ID, By: models.System})
+	m.Send(models.MailRequest{Kind: models.MailReset, UserID: u.ID, By: models.System})
 	if err := m.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -20,7 +19,12 @@ import (
 type Handler struct {
 	Users *models.Service
 	Log   *slog.Logger
-	Mail  *mailer.Mailer // queues the links that password-reset and resend-confirmation send
+	Mail  Mailer // queues the links that password-reset and resend-confirmation send
+}
+
+// Mailer is what the API needs of the mail queue; app wires app/mailer in.
+type Mailer interface {
+	Send(models.MailRequest) // queue a message; never waits for delivery
 }
 
 // Locals keys of an API request.

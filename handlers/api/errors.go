@@ -45,6 +45,9 @@ func (h *Handler) fail(c *fiber.Ctx, err error) error {
 	if errors.As(err, &le) {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(le.RetryAfter.Round(time.Second)/time.Second))))
 	}
+	if status == http.StatusServiceUnavailable { // the database can't be reached
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
 	if status == http.StatusNotFound {
 		msg = "Not found."
 	}

@@ -33,6 +33,9 @@ type apiPagination struct {
 	TotalPages int  `json:"totalPages"`
 	HasNext    bool `json:"hasNext"`
 	HasPrev    bool `json:"hasPrev"`
+	// TotalIsLowerBound: the search matched more than totalItems accounts
+	// and counting stopped there (models.Page.AtLeast).
+	TotalIsLowerBound bool `json:"totalIsLowerBound,omitempty"`
 }
 
 // metaBody is the "meta" object of every answer.
@@ -70,7 +73,7 @@ func list[T, O any](c *fiber.Ctx, p models.Page[T], show func(*T) O) error {
 	return c.Status(http.StatusOK).JSON(listBody[O]{
 		Data: data,
 		Pagination: apiPagination{Page: p.Page, Limit: p.Limit, TotalItems: p.Total,
-			TotalPages: p.TotalPages(), HasNext: p.HasNext(), HasPrev: p.HasPrev()},
+			TotalPages: p.TotalPages(), HasNext: p.HasNext(), HasPrev: p.HasPrev(), TotalIsLowerBound: p.AtLeast},
 		Meta: metaOf(c),
 	})
 }

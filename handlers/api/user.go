@@ -34,6 +34,7 @@ type userPrivate struct {
 	LastSeenAt      *time.Time `json:"last_seen_at"`
 	EmailVerifiedAt *time.Time `json:"email_verified_at"`
 	LoginCount      int64      `json:"login_count"`
+	MFAEnabled      bool       `json:"mfa_enabled"` // two-factor sign-in is on (seed 004 mfaEnabled)
 }
 
 // userFor draws u as viewer may see it.
@@ -49,7 +50,7 @@ func (h *Handler) userFor(viewer, u *models.User) User {
 	if models.CanSeeEmail(viewer, u) {
 		out.Email = u.Email // a nil *string shows as null
 		out.userPrivate = &userPrivate{UpdatedAt: u.UpdatedAt.UTC(), LastSeenAt: utc(u.LastSeenAt),
-			EmailVerifiedAt: utc(u.EmailVerifiedAt), LoginCount: u.LoginCount}
+			EmailVerifiedAt: utc(u.EmailVerifiedAt), LoginCount: u.LoginCount, MFAEnabled: u.MFAEnabled}
 	}
 	return out
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/webmin/webmin/app/mailer"
 	"github.com/webmin/webmin/models"
 )
 
@@ -68,6 +67,15 @@ func (h *Handler) RevokeUserSessions(c *fiber.Ctx) error {
 	})
 }
 
+// ResetUserMFA is POST /api/v1/users/:id/mfa/reset: turns another
+// account's two-factor sign-in off (admins, on lower levels; never a
+// key's own account).
+func (h *Handler) ResetUserMFA(c *fiber.Ctx) error {
+	return h.userAction(c, func(id int64) (*models.User, error) {
+		return h.Users.ResetMFA(c.UserContext(), actor(c), id)
+	})
+}
+
 // SetUserPassword is PUT /api/v1/users/:id/password with {"password":
 // "…"}: sets another account's password; its sessions end.
 func (h *Handler) SetUserPassword(c *fiber.Ctx) error {
@@ -117,7 +125,7 @@ func (h *Handler) adminMail(c *fiber.Ctx, kind string) error {
 	if err != nil {
 		return err
 	}
-	h.Mail.Send(mailer.Request{Kind: kind, UserID: u.ID, By: actor(c)})
+	h.Mail.Send(models.MailRequest{Kind: kind, UserID: u.ID, By: actor(c)})
 	return one(c, http.StatusAccepted, h.userFor(Me(c), u))
 }
 

@@ -161,29 +161,51 @@ func OpenEmpty(t testing.TB, name string) *bun.DB {
 		t.Cleanup(func() { _ = db.Close() })
 		return db
 	case "pg":
-		if pgURL == "" {
-			t.Fatal("modelstest: call modelstest.Main from the package's TestMain")
-		}
-		schema := "t_" + randomHex(6)
-		setup, err := openPG(pgURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := setup.Exec("CREATE SCHEMA " + schema); err != nil {
-			t.Fatal(err)
-		}
-		sqldb := sql.OpenDB(searchPathConnector{pgdriver.NewConnector(pgdriver.WithDSN(pgURL)), schema})
-		sqldb.SetMaxOpenConns(16)
-		db := bun.NewDB(sqldb, pgdialect.New())
-		t.Cleanup(func() {
-			_ = db.Close()
-			_, _ = setup.Exec("DROP SCHEMA " + schema + " CASCADE")
-			_ = setup.Close()
-		})
-		return db
+		return openSchema(t, "")
 	}
 	t.Fatalf("modelstest: unknown database %q", name)
 	return nil
+}
+
+// OpenPGVia is Open("pg") with the connections made through addr
+// (host:port), e.g. a proxy the test can cut to stage an outage.
+func OpenPGVia(t testing.TB, addr string) *bun.DB {
+	t.Helper()
+	db := openSchema(t, addr)
+	if _, err := migrations.Up(context.Background(), db); err != nil {
+		t.Fatalf("migrate pg: %v", err)
+	}
+	return db
+}
+
+// openSchema makes a fresh schema in the run's database, and a pool whose
+// connections use it (reached through addr when not "").
+func openSchema(t testing.TB, addr string) *bun.DB {
+	t.Helper()
+	if pgURL == "" {
+		t.Fatal("modelstest: call modelstest.Main from the package's TestMain")
+	}
+	schema := "t_" + randomHex(6)
+	setup, err := openPG(pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := setup.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	opts := []pgdriver.Option{pgdriver.WithDSN(pgURL)}
+	if addr != "" {
+		opts = append(opts, pgdriver.WithAddr(addr))
+	}
+	sqldb := sql.OpenDB(models.RetryReads(searchPathConnector{pgdriver.NewConnector(opts...), schema}))
+	sqldb.SetMaxOpenConns(16)
+	db := bun.NewDB(sqldb, pgdialect.New())
+	t.Cleanup(func() {
+		_ = db.Close()
+		_, _ = setup.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_ = setup.Close()
+	})
+	return db
 }
 
 // FastArgon2 keeps password hashing cheap in tests; the real cost is

@@ -1,0 +1,3 @@
+app:get("/broken", function(ctx)
+    local x = = 1
+end)

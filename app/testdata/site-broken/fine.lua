@@ -1,0 +1,1 @@
+app:get("/fine", function(ctx) return ctx:text("fine") end)

@@ -1,0 +1,1 @@
+app:get("/admin/takeover", function(ctx) return ctx:text("mine") end)

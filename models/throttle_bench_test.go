@@ -1,0 +1,69 @@
+package models_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/models/modelstest"
+)
+
+// BenchmarkThrottle measures what the shared counters cost a request on
+// each database: a limited request (the limiter middleware's Get and Set
+// of one rate_limits row), the check before a guess, and a counted failure.
+//
+//	go test -bench Throttle -run '^$' ./models
+func BenchmarkThrottle(b *testing.B) {
+	for _, name := range modelstest.DBNames {
+		b.Run(name, func(b *testing.B) {
+			db := modelstest.Open(b, name)
+			svc := models.NewService(db, models.Options{Argon2: modelstest.FastArgon2})
+			ctx := context.Background()
+			store := svc.LimiterStore("bench")
+			value := make([]byte, 16)
+			b.Run("limited request", func(b *testing.B) {
+				var n atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					key := "key" + strconv.FormatInt(n.Add(1), 10)
+					for pb.Next() {
+						if _, err := store.Get(key); err != nil {
+							b.Fatal(err)
+						}
+						if err := store.Set(key, value, time.Minute); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+			b.Run("check a guess", func(b *testing.B) {
+				var n atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					g := models.Guess{AccountID: n.Add(1), IP: "192.0.2.1"}
+					for pb.Next() {
+						if err := svc.CheckGuess(ctx, g); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+			b.Run("count a failure", func(b *testing.B) {
+				var n atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					i := n.Add(1)
+					for pb.Next() {
+						i++
+						g := models.Guess{Login: "nobody" + strconv.FormatInt(i, 10), IP: "192.0.2." + strconv.FormatInt(i%250, 10)}
+						if err := svc.CountFailure(ctx, models.Meta{}, g); err != nil {
+							if _, locked := err.(*models.LockedError); !locked {
+								b.Fatal(err)
+							}
+						}
+					}
+				})
+			})
+		})
+	}
+}
