@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webmin/webmin/oauth"
 	"github.com/webmin/webmin/site"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// serving after SIGTERM while /readyz already answers 503, so that a
 	// load balancer stops sending requests before the listener closes.
 	ShutdownDrain time.Duration
+
+	// OAuth is OAUTH_PROVIDERS with each provider's OAUTH_N_* settings (see oauth.Load).
+	OAuth []oauth.Config
 }
 
 // Registration modes.
@@ -166,6 +170,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
+	providers, err := oauth.Load(getenv, c.BaseURL)
+	errs = append(errs, err)
+	c.OAuth = providers
 	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
 		errs = append(errs, errors.New("SESSION_SECRET: use at least 32 characters (e.g. openssl rand -hex 32)"))
 	}

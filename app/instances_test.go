@@ -129,3 +129,39 @@ func TestInstancesFollowEachOther(t *testing.T) {
 		})
 	}
 }
+
+// A device signed out on one server is signed out on the other at once
+// (PostgreSQL: NOTIFY; SQLite: the change counter, polled every second),
+// though the other keeps sessions in memory.
+func TestSignOutReachesTheOtherServer(t *testing.T) {
+	for _, dbName := range modelstest.DBNames {
+		t.Run(dbName, func(t *testing.T) {
+			env := cliEnv(t, dbName)
+			dsn := env["DATABASE_URL"]
+			if dbName == "sqlite" {
+				dsn = filepath.Join(t.TempDir(), "shared.db")
+			}
+			a := apptest.Instance(t, dsn)
+			b := apptest.Instance(t, dsn)
+			a.User("alice", models.LevelUser)
+			laptop := a.SignedIn("alice")
+			// The same cookie on the second server (a load balancer's next pick).
+			onB := b.Client()
+			onB.SetCookie("wm_session", laptop.Cookie("wm_session"))
+			if res := onB.Get("/settings"); res.StatusCode != http.StatusOK {
+				t.Fatalf("the session on the second server: %d", res.StatusCode)
+			}
+			if res := laptop.Post("/logout", nil); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("sign-out: %d", res.StatusCode)
+			}
+			start := time.Now()
+			bound := 2 * time.Second
+			if dbName == "pg" {
+				bound = 100 * time.Millisecond
+			}
+			within(t, start, bound, "the sign-out on the first server ending the session on the second", func() bool {
+				return onB.Get("/settings").StatusCode == http.StatusSeeOther
+			})
+		})
+	}
+}

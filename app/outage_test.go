@@ -129,9 +129,9 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	}
 }
 
-// A read sent on a pooled connection that PostgreSQL has killed
-// (pg_terminate_backend: SQLSTATE 57P01) is run again on another
-// connection: the request succeeds.
+// A pooled connection that PostgreSQL has killed (pg_terminate_backend:
+// SQLSTATE 57P01) is dropped before use, and a read that meets one anyway
+// is run again on another connection: requests succeed.
 func TestKilledConnectionRetried(t *testing.T) {
 	env := apptest.New(t, "pg")
 	env.User("kim", models.LevelUser)
@@ -146,6 +146,12 @@ func TestKilledConnectionRetried(t *testing.T) {
 		killIdleConnections(t, env)
 		if res := c.Get("/profile/lee" + strconv.Itoa(round)); res.StatusCode != http.StatusNotFound {
 			t.Fatalf("round %d: page after pg_terminate_backend: %d\n%s", round, res.StatusCode, res.Text())
+		}
+		// A write is never retried, so it must not be sent on a killed
+		// connection at all: the pool drops them before use.
+		killIdleConnections(t, env)
+		if _, err := env.DB.NewUpdate().Table("users").Set("points = points + 1").Where("username = 'kim'").Exec(context.Background()); err != nil {
+			t.Fatalf("round %d: write after pg_terminate_backend: %v", round, err)
 		}
 	}
 }

@@ -76,6 +76,9 @@ func (s *Server) routes() {
 	// The audit log: all of it (admins), one account's (staff, as its console page).
 	v1.Get("/events", apiAdmin, a.ListEvents)
 	v1.Get("/users/:id/events", apiStaff, a.ListUserEvents)
+	// Linked sign-in identities: an account's own, or staff (admins unlink, on lower levels).
+	v1.Get("/users/:id/identities", a.ListIdentities)
+	v1.Delete("/users/:id/identities/:identity", a.UnlinkIdentity)
 	v1.Use(a.NotFound)
 
 	// Pages: the session (Me), the CSRF check and token (bound to the
@@ -119,6 +122,14 @@ func (s *Server) routes() {
 	app.Get("/setup", h.ShowSetup)
 	app.Post("/setup", h.Setup)
 
+	// Sign-in providers (OAUTH_PROVIDERS): start, callback (state, PKCE and
+	// nonce checked there), and the address a new member types when the
+	// provider gave no verified one. Signed in, a start links instead.
+	app.Get("/auth/:provider", h.StartOAuth)
+	app.Get("/auth/:provider/callback", h.FinishOAuth) // nothing to guess: state, PKCE and the provider decide
+	app.Get("/auth/:provider/email", h.ShowOAuthEmail)
+	app.Post("/auth/:provider/email", signups, h.SaveOAuthEmail)
+
 	// Signed-in members: their own account
 	app.Get("/dashboard", signedIn, h.Dashboard)
 	app.Get("/settings", signedIn, h.ShowSettings)
@@ -139,6 +150,7 @@ func (s *Server) routes() {
 	app.Post("/settings/security/passkeys", signedIn, h.AddPasskey)
 	app.Post("/settings/security/passkeys/:pid/rename", signedIn, h.RenamePasskey)
 	app.Post("/settings/security/passkeys/:pid/remove", signedIn, h.RemovePasskey)
+	app.Post("/settings/identities/:identity/unlink", signedIn, h.UnlinkOwnIdentity) // linked sign-in providers, listed in /settings/security
 
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.
@@ -185,6 +197,7 @@ func (s *Server) routes() {
 	staff.Post("/users/:id/mfa/reset", adminOnly, h.ResetUserMFA)        // turn two-factor off, on lower levels
 	staff.Post("/users/:id/reset", adminOnly, h.SendUserReset)           // e-mail a password reset link
 	staff.Post("/users/:id/resend", adminOnly, h.ResendUserConfirmation) // e-mail the confirmation link again
+	staff.Post("/users/:id/identities/:identity/unlink", adminOnly, h.UnlinkUserIdentity)
 	staff.Get("/online", adminOnly, h.ShowOnline)
 	staff.Get("/events", adminOnly, h.ListEvents)
 	staff.Get("/outbox", adminOnly, h.ShowOutbox) // the e-mail the site sent (or holds, with no SMTP_URL)

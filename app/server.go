@@ -28,6 +28,7 @@ import (
 	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/migrations"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/oauth"
 	"github.com/webmin/webmin/site"
 	"github.com/webmin/webmin/static"
 	"github.com/webmin/webmin/views"
@@ -92,6 +93,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 		return nil, err
 	}
 	h.APIDocument = api.Document
+	h.Mail = mail
 	// Passkeys need a host name for their relying party: a site served at
 	// an IP address runs without them (the pages hide their buttons).
 	if err := users.ConfigurePasskeys(cfg.BaseURL, h.Opts.SiteName); err != nil {
@@ -99,7 +101,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	} else {
 		h.Opts.Passkeys = true
 	}
-	h.Mail = mail
+	h.Providers = oauth.New(cfg.OAuth, nil, nil)
+	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation
 	users.OnBulkConfirmation(func(id int64, by models.Actor) {
 		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
@@ -218,10 +221,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*models.Service, e
 	if !group.IsZero() {
 		log.Info("database migrated", "migrations", group.Migrations.String())
 	}
+	secret, err := cfg.Secret()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	return models.NewService(db, models.Options{
 		OnlineWindow: cfg.OnlineWindow,
 		DefaultLevel: cfg.DefaultLevel,
 		Logger:       log,
+		SecretKey:    deriveKey(secret, "secrets-at-rest"),
 	}), nil
 }
 
@@ -287,6 +296,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if err := srv.Site.Close(stopCtx); err != nil { // hooks under way may queue mail
+		log.Warn("site hooks", "err", err)
+	}
 	if err := srv.Mailer.Stop(stopCtx); err != nil {
 		log.Warn("mail queue", "err", err)
 	}

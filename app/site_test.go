@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -466,6 +469,12 @@ func TestSiteRoutes(t *testing.T) {
 			t.Errorf("a visitor deleted an account through a script: %d %s", res.StatusCode, res.Text())
 		}
 		member := env.SignedIn("bob")
+		// Presence: a member on a script's page is online, on that page.
+		member.Get("/site/hello/bob")
+		online, err := env.Users.Online(context.Background(), models.OnlineFilter{UserID: bob.ID})
+		if err != nil || online.Total != 1 || online.Items[0].Page != "/site/hello/bob" {
+			t.Errorf("presence on a script page: %+v %v", online, err)
+		}
 		res = member.Post(fmt.Sprintf("/site/promote/%d", root.ID), nil)
 		if res.StatusCode != 403 || !strings.Contains(res.Body, "you can't do that") {
 			t.Errorf("a member promoted an account through a script: %d %s", res.StatusCode, res.Body)
@@ -697,3 +706,64 @@ func TestSiteMemoryBound(t *testing.T) {
 		t.Errorf("console: want the memory bound's error:\n%s", page)
 	}
 }
+
+// A script's api.users.login never skips two-factor: the session waits
+// for the code at /login/2fa, as after the sign-in page.
+func TestSiteLoginKeepsTwoFactor(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("tess", 1)
+		secret, _ := env.TurnOnMFA("tess")
+		c := env.Client()
+		res := c.Post("/login", url.Values{"username": {"tess"}, "password": {apptest.Password}}) // seed 000's login flow
+		if res.StatusCode != 303 || res.Location() != "/login" {
+			t.Fatalf("script login with two-factor: %d to %q", res.StatusCode, res.Location())
+		}
+		if res := c.Get("/dashboard"); res.StatusCode != 303 {
+			t.Fatalf("signed in without the second factor: %d", res.StatusCode)
+		}
+		env.Clock.Advance(30 * time.Second)
+		res = c.Post("/login/2fa", url.Values{"code": {env.TOTP(secret)}})
+		if res.StatusCode != 303 || res.Location() != "/dashboard" {
+			t.Fatalf("the code after a script's login: %d to %q", res.StatusCode, res.Location())
+		}
+		if res := c.Get("/dashboard"); res.StatusCode != 200 {
+			t.Errorf("not signed in after the code: %d", res.StatusCode)
+		}
+	}, siteAt("testdata/site-seed000", ""))
+}
+
+// In production a failing script is the 500 page with its request id, and
+// the log has a line with the file and line (and the same request id).
+func TestSiteErrorLogLine(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SiteDir, cfg.SitePrefix = "testdata/site-sandbox", "/site"
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	srv, err := app.NewServer(cfg, apptest.New(t, "sqlite").Users, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := srv.Fiber.Test(httptest.NewRequest("GET", "/site/boom", nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	rid := res.Header.Get("X-Request-Id")
+	if res.StatusCode != 500 || rid == "" || !strings.Contains(string(body), rid) || strings.Contains(string(body), "sandbox.lua") {
+		t.Fatalf("the 500 page: %d, request id %q\n%s", res.StatusCode, rid, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), `where=testdata/site-sandbox/sandbox.lua:28`) || !strings.Contains(logs.String(), rid) {
+		t.Errorf("no log line with the file, line and request id:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

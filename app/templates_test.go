@@ -23,6 +23,7 @@ import (
 	"github.com/webmin/webmin/app"
 	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/oauth/oauthtest"
 	"github.com/webmin/webmin/views"
 )
 
@@ -142,6 +143,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 			// Members
 			{template: "member/dashboard", client: member, path: "/dashboard", status: 200, marker: `Hello, Ada Lovelace`},
 			{template: "member/settings", client: member, path: "/settings", status: 200, marker: `action="/settings/password"`},
+			{template: "member/security", client: member, path: "/settings/security", status: 200, marker: `id="identities"`},
 			{template: "member/settings", client: member, method: http.MethodPost, path: "/settings/password", status: 422, marker: `field-error`,
 				form: url.Values{"current_password": {"wrong"}, "password": {"x"}}},
 			{template: "member/tokens", client: member, path: "/settings/tokens", status: 200, marker: `action="/settings/tokens"`},
@@ -181,6 +183,22 @@ func TestEveryTemplateRenders(t *testing.T) {
 			t.Fatalf("start a bulk job: %d\n%s", res.StatusCode, res.Text())
 		} else {
 			check(tplPage{template: "admin/bulk_job", client: root, path: res.Location(), status: 200, marker: `id="bulk-progress"`})
+		}
+
+		// Sign-in providers: a site with them (and e-mail confirmation on),
+		// a new member whose provider gave no verified address, a refusal.
+		pv := startProviders(t)
+		withProviders := apptest.New(t, env.DBName, pv.site(app.RegistrationConfirm))
+		newcomer := withProviders.Client()
+		pv.github.SignInAs(&oauthtest.Person{Subject: "42", Username: "newcomer"})
+		want303(t, signInWith(t, newcomer, "github", ""), "/auth/github/email", "provider sign-up without an address")
+		for _, p := range []tplPage{
+			{template: "auth/oauth_email", client: newcomer, path: "/auth/github/email", status: 200, marker: `action="/auth/github/email"`},
+			{template: "auth/oauth_email", client: newcomer, method: http.MethodPost, path: "/auth/github/email", status: 422, marker: `field-error`,
+				form: url.Values{"email": {"nope"}}},
+			{template: "auth/oauth_error", client: withProviders.Client(), path: "/auth/github/callback?state=forged&code=x", status: 400, marker: `data-problem="state"`},
+		} {
+			check(p)
 		}
 
 		// Every template in views/ was drawn by one of the requests above.

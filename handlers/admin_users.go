@@ -251,6 +251,14 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 	for _, a := range userActions {
 		can[string(a)] = models.Can(me, a, u)
 	}
+	identities, err := h.Users.Identities(ctx, actor(c), u.ID)
+	if err != nil {
+		return err
+	}
+	otherWayIn, err := h.Users.SignsInWithoutIdentity(ctx, u)
+	if err != nil {
+		return err
+	}
 	sessions, err := h.userSessions(c, u)
 	if err != nil {
 		return err
@@ -281,6 +289,8 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 		"PasswordErrors": st.PasswordErrors,
 		"PurgeError":     st.PurgeError,
 		"LevelOptions":   levelOptions(me, u.Level),
+		"Identities":     h.identityRows(identities),
+		"OtherWayIn":     otherWayIn, // a password or passkey: the last identity may go
 		"Sessions":       sessions,
 		"CurrentID":      currentID,
 	}})

@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/template/html/v2"
 
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/oauth"
 )
 
 // Options are the settings the handlers need from the configuration.
@@ -59,6 +60,11 @@ type Handler struct {
 	// ChangeEmail, when set, handles the settings form instead of a direct
 	// update (the mail flows confirm a new address before it takes effect).
 	ChangeEmail func(c *fiber.Ctx, p models.ProfilePatch) error
+
+	// Providers are the sign-in providers (OAUTH_PROVIDERS); none when nil.
+	Providers *oauth.Providers
+	// OAuthCookies seals the provider sign-in cookies; see oauth.go.
+	OAuthCookies *OAuthCookies
 
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go

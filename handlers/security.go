@@ -14,13 +14,20 @@ import (
 
 const tplSecurity = "member/security"
 
-// securityPage draws the two-factor and passkey settings.
+// securityPage draws the two-factor, passkey and linked-identity settings.
 func (h *Handler) securityPage(c *fiber.Ctx, status int, errs map[string]string) error {
 	sec, err := h.Users.Security(c.UserContext(), actor(c), h.Opts.SiteName)
 	if err != nil {
 		return err
 	}
 	data := fiber.Map{"Security": sec, "Errors": errs, "Section": "settings", "RecoveryCodes": takeRecoveryCodes(c)}
+	identities, err := h.identitiesData(c) // linked sign-in providers: partials/identities
+	if err != nil {
+		return err
+	}
+	for k, v := range identities {
+		data[k] = v
+	}
 	if sec.Setup != nil {
 		data["QR"] = qrDataURL(sec.Setup.URL)
 	}

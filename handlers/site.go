@@ -87,6 +87,7 @@ func (h *Handler) pageData(c *fiber.Ctx, title string) fiber.Map {
 		"Registration": h.Opts.Registration,
 		"Version":      h.Opts.Version,
 		"Passkeys":     h.Opts.Passkeys,
+		"Providers":    h.providerButtons(), // sign-in providers: partials/provider_buttons
 	}
 }
 

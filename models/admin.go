@@ -204,19 +204,24 @@ func cached[T any](ctx context.Context, s *Service, key string, compute func() (
 // ConsoleList is List for the console. A search (or a date range) keeps
 // its (capped) total, and each of its pages, in the console cache, so that
 // paging, sorting back and forth and reloading don't search a million
-// accounts again. Other filters go straight to List, whose totals come
-// from the census. The page's Items are shared: read them, don't change
-// them.
+// accounts again. Other filters' pages (from List, their totals from the
+// census) are kept too, until the next change of accounts. The page's
+// Items are shared: read them, don't change them.
 func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error) {
 	if err := f.Normalize(DefaultLimit); err != nil {
 		return Page[User]{}, err
 	}
-	if f.Search == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
-		return s.List(ctx, f)
-	}
 	s.poll(ctx)
-	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
-		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch)
+	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
+		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch, f.NotDeleted)
+	if f.Search == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
+		// Exact from the census and quick to read; kept all the same, so
+		// that a page viewed again (or by many at once) until the next
+		// change of accounts costs no query.
+		return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
+			return s.List(ctx, f)
+		})
+	}
 	if f.Search != "" && utf8.RuneCountInString(f.Search) < 3 {
 		// One or two characters: no index helps. The matches' ids are
 		// collected once per filter (one scan, which stops at

@@ -163,39 +163,42 @@ func (s *Service) RecordLogout(ctx context.Context, by Actor) {
 }
 
 // ChangePassword changes the signed-in account's own password after
-// checking the current one; every session of the account ends.
+// checking the current one (an account made through a sign-in provider
+// has none, and sets its first without); every session of the account ends.
 func (s *Service) ChangePassword(ctx context.Context, by Actor, current, next string) (*User, error) {
 	if by.User == nil {
 		return nil, denied("sign in first")
 	}
+	u, err := s.Get(ctx, by.User.ID)
+	if err != nil {
+		return nil, err
+	}
 	c := checker{}
-	if current == "" {
+	if current == "" && u.HasPassword() { // an account made by a provider sets its first one
 		c.add("current_password", "Enter your current password.")
 	}
 	c.check("password", next)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	u, err := s.Get(ctx, by.User.ID)
-	if err != nil {
-		return nil, err
-	}
 	// The current password is guessed like a sign-in: a stolen session
 	// must not become unlimited tries at the password.
 	g := Guess{AccountID: u.ID, IP: by.IP}
-	if err := s.CheckGuess(ctx, g); err != nil {
-		return nil, err
-	}
-	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
-	if err != nil && !errors.Is(err, errBadPHC) {
-		return nil, err
-	}
-	if !ok {
-		_ = s.record(ctx, s.db, by, EvLoginFailed, &u.ID, "wrong current password")
-		if err := s.CountFailure(ctx, by.Meta, g); err != nil {
+	if u.HasPassword() {
+		if err := s.CheckGuess(ctx, g); err != nil {
 			return nil, err
 		}
-		return nil, fieldError("current_password", "The current password is not right.")
+		ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
+		if err != nil && !errors.Is(err, errBadPHC) {
+			return nil, err
+		}
+		if !ok {
+			_ = s.record(ctx, s.db, by, EvLoginFailed, &u.ID, "wrong current password")
+			if err := s.CountFailure(ctx, by.Meta, g); err != nil {
+				return nil, err
+			}
+			return nil, fieldError("current_password", "The current password is not right.")
+		}
 	}
 	if err := s.ClearFailures(ctx, g); err != nil {
 		return nil, err

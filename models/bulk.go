@@ -188,6 +188,10 @@ type BulkPreview struct {
 // SkippedTotal is how many accounts would be left alone.
 func (p *BulkPreview) SkippedTotal() int { return p.Matched - p.Eligible }
 
+// bulkChooseRange is how many ids one statement choosing a job's
+// accounts covers.
+const bulkChooseRange = 100_000
+
 // BulkSampleSize is how many accounts a dry run shows.
 const BulkSampleSize = 10
 
@@ -455,21 +459,25 @@ func (s *Service) StartBulk(ctx context.Context, by Actor, r BulkRequest) (*Bulk
 		if _, err := tx.NewInsert().Model(j).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
-		// The accounts it will change, chosen now in one query that the
-		// database plans for the filter; the batches read them by key.
+		// The accounts it will change, chosen now by queries that the
+		// database plans for the filter (a range of ids each, so that no
+		// one statement runs long); the batches read them by key.
 		expr, args := bulkSkipExpr(by, def, j, now)
-		sel := tx.NewSelect().Model((*User)(nil)).ColumnExpr("?", j.ID).Column("u.id").
-			Where("u.id <= ?", j.MaxID).Where("("+expr+") = ''", args...)
-		s.applyFilter(sel, r.Filter)
-		res, err := tx.NewRaw("INSERT INTO bulk_job_items (job_id, user_id) ?", bun.Safe(sel.String())).Exec(ctx)
-		if err != nil {
-			return err
+		j.Total = 0
+		for lo := int64(0); lo < j.MaxID; lo += bulkChooseRange {
+			sel := tx.NewSelect().Model((*User)(nil)).ColumnExpr("?", j.ID).Column("u.id").
+				Where("u.id > ? AND u.id <= ?", lo, min(lo+bulkChooseRange, j.MaxID)).Where("("+expr+") = ''", args...)
+			s.applyFilter(sel, r.Filter)
+			res, err := tx.NewRaw("INSERT INTO bulk_job_items (job_id, user_id) ?", bun.Safe(sel.String())).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			j.Total += int(n)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		j.Total = int(n)
 		q := tx.NewUpdate().Model(j).Column("total").WherePK()
 		if j.Total == 0 {
 			j.Status, j.FinishedAt, j.CursorID = JobDone, &now, j.MaxID
@@ -763,15 +771,9 @@ func (s *Service) bulkApplyIn(ctx context.Context, tx bun.IDB, by Actor, def bul
 			return err
 		}
 	}
-	if def.endSessions { // as deleteSessions does for one account
-		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("user_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+	if def.endSessions {
+		if err := s.deleteSessions(ctx, tx, ids...); err != nil {
 			return err
-		}
-		if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			s.sessions.forgetUser(id)
 		}
 	}
 	evs := make([]Event, len(ids))

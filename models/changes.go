@@ -243,7 +243,8 @@ func (s *Service) sessionsEndedElsewhere() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := s.announceElsewhere(ctx, TopicSessions); err != nil {
+		// A closed database is a process shutting down: nobody to tell.
+		if err := s.announceElsewhere(ctx, TopicSessions); err != nil && !strings.Contains(err.Error(), "database is closed") {
 			s.log.WarnContext(ctx, "change signal: announcing ended sessions", "err", err)
 		}
 	}()
@@ -253,6 +254,7 @@ func (s *Service) sessionsEndedElsewhere() {
 func (s *Service) publishAll(remote bool) {
 	s.publish(Change{Topic: TopicAccounts, Remote: remote})
 	s.publish(Change{Topic: TopicEvents, Remote: remote})
+	s.publish(Change{Topic: TopicSessions, Remote: remote})
 }
 
 // poll reads change_seq (SQLite) when due, at most once per

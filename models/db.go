@@ -28,7 +28,7 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	var db *bun.DB
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		sqldb := sql.OpenDB(RetryReads(pgdriver.NewConnector(pgdriver.WithDSN(dsn))))
+		sqldb := sql.OpenDB(RetryReads(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithResetSessionFunc(DropKilledConn))))
 		n := 4 * runtime.GOMAXPROCS(0)
 		sqldb.SetMaxOpenConns(n)
 		sqldb.SetMaxIdleConns(n)

@@ -2,10 +2,14 @@ package models
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/base32"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"time"
@@ -72,7 +76,7 @@ func (s *Service) Security(ctx context.Context, by Actor, issuer string) (*Secur
 	}
 	out := &Security{MFAEnabled: by.User.MFAEnabled}
 	sec, err := s.totpSecret(ctx, s.db, by.User.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, errSecretUnreadable) {
 		return nil, err
 	}
 	switch {
@@ -115,7 +119,68 @@ func (s *Service) totpSecret(ctx context.Context, db bun.IDB, userID int64) (*TO
 	if err != nil {
 		return nil, err
 	}
+	if sec.Secret, err = s.openSecret(sec.Secret); err != nil {
+		return nil, err
+	}
 	return sec, nil
+}
+
+// errSecretUnreadable is a stored secret sealed with another key (the
+// SESSION_SECRET changed): its codes can't be checked, recovery codes can.
+var errSecretUnreadable = errors.New("a stored authenticator secret can't be read with this SESSION_SECRET")
+
+// sealedPrefix marks a secret stored encrypted with Options.SecretKey.
+const sealedPrefix = "v1:"
+
+// sealSecret encrypts plain for storage (AES-256-GCM, a random nonce), or
+// returns it as it is when the service has no SecretKey.
+func (s *Service) sealSecret(plain string) (string, error) {
+	if len(s.opts.SecretKey) == 0 {
+		return plain, nil
+	}
+	aead, err := s.secretAEAD()
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(plain), nil)), nil
+}
+
+// openSecret reverses sealSecret; a secret stored before encryption (no
+// prefix) is returned as it is.
+func (s *Service) openSecret(stored string) (string, error) {
+	raw, sealed := strings.CutPrefix(stored, sealedPrefix)
+	if !sealed {
+		return stored, nil
+	}
+	aead, err := s.secretAEAD()
+	if err != nil {
+		return "", err
+	}
+	b, err := base64.RawStdEncoding.DecodeString(raw)
+	if err != nil || len(b) < aead.NonceSize() {
+		return "", errors.New("a stored secret is damaged")
+	}
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], nil)
+	if err != nil {
+		return "", errSecretUnreadable
+	}
+	return string(plain), nil
+}
+
+func (s *Service) secretAEAD() (cipher.AEAD, error) {
+	if len(s.opts.SecretKey) == 0 {
+		return nil, errors.New("stored secrets are encrypted and no key is set")
+	}
+	key := sha256.Sum256(s.opts.SecretKey) // any length in, 32 bytes out
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // BeginTOTP makes a new authenticator secret for the signed-in account,
@@ -136,7 +201,11 @@ func (s *Service) BeginTOTP(ctx context.Context, by Actor, issuer string) (*TOTP
 	if err != nil {
 		return nil, err
 	}
-	sec := &TOTPSecret{UserID: u.ID, Secret: k.Secret(), CreatedAt: s.now()}
+	sealed, err := s.sealSecret(k.Secret())
+	if err != nil {
+		return nil, err
+	}
+	sec := &TOTPSecret{UserID: u.ID, Secret: sealed, CreatedAt: s.now()}
 	if _, err := s.db.NewInsert().Model(sec).
 		On("CONFLICT (user_id) DO UPDATE").
 		Set("secret = EXCLUDED.secret").Set("created_at = EXCLUDED.created_at").
@@ -269,7 +338,10 @@ func (s *Service) useRecoveryCode(ctx context.Context, db bun.IDB, userID int64,
 // account (spending it) and says which it was ("" when neither).
 func (s *Service) checkCode(ctx context.Context, db bun.IDB, u *User, code string) (string, error) {
 	sec, err := s.totpSecret(ctx, db, u.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, errSecretUnreadable):
+		s.log.WarnContext(ctx, "two-factor: only recovery codes work for this account", "user_id", u.ID, "err", err)
+	case err != nil && !errors.Is(err, ErrNotFound):
 		return "", err
 	}
 	if sec != nil && sec.ConfirmedAt != nil {

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,6 +204,39 @@ func TestResetMFAPermissions(t *testing.T) {
 		}
 		if _, err := e.svc.Login(e.ctx, models.Meta{}, "ann", password); err != nil {
 			t.Fatalf("password alone after the reset: %v", err)
+		}
+	})
+}
+
+// Authenticator secrets are stored encrypted with the service's key: a
+// copy of the database alone can't make codes.
+func TestTOTPSecretsAreEncryptedAtRest(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		ann := e.user("ann", 1, models.TypeActive)
+		secret, codes := e.turnOnMFA(ann)
+		var stored string
+		e.check(db.NewSelect().Model((*models.TOTPSecret)(nil)).Column("secret").Where("user_id = ?", ann.ID).Scan(e.ctx, &stored))
+		if stored == secret || !strings.HasPrefix(stored, "v1:") || strings.Contains(stored, secret) {
+			t.Fatalf("stored %q for the secret %q", stored, secret)
+		}
+		// Another key can't read it: the sign-in fails, it is not let through.
+		other := models.NewService(db, models.Options{Argon2: modelstest.FastArgon2, Now: e.clock.Now, SecretKey: []byte("another key")})
+		_, err := other.Login(e.ctx, models.Meta{}, "ann", password)
+		var second *models.SecondFactorError
+		if !errors.As(err, &second) {
+			t.Fatalf("login: %v", err)
+		}
+		e.clock.Advance(30 * time.Second)
+		if _, err := other.VerifySecondFactor(e.ctx, models.Meta{}, second.User, e.code(secret)); !errors.Is(err, models.ErrInvalidCredentials) {
+			t.Fatalf("a code checked by a service with another key: %v", err)
+		}
+		if _, err := e.svc.VerifySecondFactor(e.ctx, models.Meta{}, second.User, e.code(secret)); err != nil {
+			t.Fatalf("the right key: %v", err)
+		}
+		// With another key (SESSION_SECRET changed), recovery codes still work.
+		if method, err := other.VerifySecondFactor(e.ctx, models.Meta{}, second.User, codes[0]); err != nil || method != models.MethodRecovery {
+			t.Fatalf("a recovery code with another key: %q, %v", method, err)
 		}
 	})
 }

@@ -57,6 +57,19 @@ func killedConn(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
+// DropKilledConn is a pgdriver reset-session function
+// (pgdriver.WithResetSessionFunc): before a pooled connection is used
+// again it looks, without waiting, whether the server has ended it
+// (pg_terminate_backend, a restart: a FATAL message, or the end of the
+// stream, waits on an idle connection) and has database/sql open another
+// instead, so that neither a read nor a write is sent on it.
+func DropKilledConn(_ context.Context, cn *pgdriver.Conn) error {
+	if idleConnEnded(cn.Conn()) {
+		return driver.ErrBadConn
+	}
+	return nil
+}
+
 // RetryReads wraps a PostgreSQL connector so that a read (a SELECT) sent
 // on a pooled connection the server has killed (SQLSTATE 57P01 after
 // pg_terminate_backend, a failover) answers driver.ErrBadConn: database/sql

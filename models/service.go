@@ -52,6 +52,10 @@ type Options struct {
 	BulkLease time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// SecretKey encrypts the secrets the service must read back
+	// (authenticator secrets) with AES-GCM before they are stored; without
+	// it they are stored as they are. See mfa.go.
+	SecretKey []byte
 }
 
 func (o *Options) defaults() {
@@ -167,7 +171,7 @@ func NewService(db *bun.DB, opts Options) *Service {
 			s.dropFigures(ch.Topic)
 		case TopicEvents:
 			s.dropFigures(ch.Topic)
-		case TopicSessions:
+		case TopicSessions: // this process forgets its own deletions at once
 			if ch.Remote {
 				s.ForgetCachedSessions()
 			}

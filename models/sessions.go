@@ -18,10 +18,11 @@ const (
 	SessionBrowserFor  = 7 * 24 * time.Hour  // a browser session is also capped on the server
 	SessionPendingFor  = 10 * time.Minute    // to enter the second factor after the password
 	// sessionCacheTTL bounds how long this process may answer a session
-	// from memory: a session deleted by another process (one device
-	// signed out from another server) ends within it. Deleting every
-	// session of an account also moves its session version, which the
-	// account cache sees within a second.
+	// from memory. A session deleted on another server is announced
+	// (TopicSessions, by the change hook on every delete of a session
+	// row) and dropped here at once while Follow runs; the TTL is the
+	// bound when the signal is missed. Deleting every session of an
+	// account also moves its session version, which TopicAccounts carries.
 	sessionCacheTTL = 15 * time.Second
 )
 
@@ -140,6 +141,7 @@ func (s *Service) SessionByToken(ctx context.Context, token string, m Meta) (*Se
 	if token == "" || len(token) > 100 {
 		return nil, ErrNotFound
 	}
+	s.poll(ctx) // SQLite: other processes' sign-outs, when due
 	hash := hashToken(token)
 	now := s.opts.Now()
 	sess := s.sessions.get(hash, now)
@@ -242,17 +244,18 @@ func (s *Service) RevokeSession(ctx context.Context, by Actor, userID, sessionID
 	return err
 }
 
-// deleteSessions ends every session of an account inside tx (ban, delete,
-// password change, sign out everywhere); the caller has moved its session
-// version, which ends them in every process's cache too.
-func (s *Service) deleteSessions(ctx context.Context, db bun.IDB, userID int64) error {
-	if _, err := db.NewDelete().Model((*Session)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+// deleteSessions ends every session of the accounts inside tx (ban,
+// delete, password change, sign out everywhere, their bulk forms); the
+// caller has moved their session version, which ends them in every
+// process's cache too.
+func (s *Service) deleteSessions(ctx context.Context, db bun.IDB, userIDs ...int64) error {
+	if _, err := db.NewDelete().Model((*Session)(nil)).Where("user_id IN (?)", bun.In(userIDs)).Exec(ctx); err != nil {
 		return err
 	}
-	if _, err := db.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+	if _, err := db.NewDelete().Model((*Presence)(nil)).Where("user_id IN (?)", bun.In(userIDs)).Exec(ctx); err != nil {
 		return err
 	}
-	s.sessions.forgetUser(userID)
+	s.sessions.forgetUsers(userIDs)
 	return nil
 }
 
@@ -313,10 +316,14 @@ func (c *sessionCache) forget(hash string) {
 	c.mu.Unlock()
 }
 
-func (c *sessionCache) forgetUser(userID int64) {
+func (c *sessionCache) forgetUsers(userIDs []int64) {
+	gone := make(map[int64]bool, len(userIDs))
+	for _, id := range userIDs {
+		gone[id] = true
+	}
 	c.mu.Lock()
 	for k, e := range c.entries {
-		if e.s.UserID == userID {
+		if gone[e.s.UserID] {
 			delete(c.entries, k)
 		}
 	}

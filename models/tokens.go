@@ -282,7 +282,7 @@ func (s *Service) ResetWithToken(ctx context.Context, m Meta, raw, password stri
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.NewDelete().Model((*Presence)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
+		if err := s.deleteSessions(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if out, err = s.getBy(ctx, tx, "u.id = ?", u.ID); err != nil {

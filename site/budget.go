@@ -46,7 +46,9 @@ var errMemory = errors.New("allocated too much memory")
 
 func newBudget(parent context.Context, limit time.Duration) *budget {
 	b := &budget{parent: parent, limit: limit, done: make(chan struct{}), start: time.Now()}
+	b.mu.Lock() // tick may run before AfterFunc returns: it waits for b.timer
 	b.timer = time.AfterFunc(min(limit, checkEvery), b.tick)
+	b.mu.Unlock()
 	b.stopParent = context.AfterFunc(parent, func() { b.end(parent.Err()) })
 	return b
 }

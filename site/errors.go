@@ -2,7 +2,6 @@ package site
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -119,5 +118,3 @@ func (l *errorLog) list() []ErrorEntry {
 	}
 	return out
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -122,7 +122,8 @@ func New(cfg Config, users *models.Service, pages Pages) (*Runtime, error) {
 	return r, nil
 }
 
-// Routes lists the loaded script routes (for the console and the tests).
+// program is the current generation of the scripts (read again first,
+// in development, when a file changed).
 func (r *Runtime) program() *program {
 	p := r.prog.Load()
 	if r.cfg.Development {

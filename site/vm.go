@@ -185,14 +185,11 @@ func strRep(L *lua.LState) int {
 	if (len(s)+len(sep))*n > maxString || n > maxString {
 		L.RaiseError("string.rep: the result would be longer than %d bytes", maxString)
 	}
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(sep)
-		}
-		b.WriteString(s)
+	if sep == "" {
+		L.Push(lua.LString(strings.Repeat(s, n)))
+		return 1
 	}
-	L.Push(lua.LString(b.String()))
+	L.Push(lua.LString(strings.Repeat(s+sep, n-1) + s))
 	return 1
 }
 
@@ -260,10 +257,13 @@ func (v *vm) run(cl *call, limit time.Duration, fn *lua.LFunction, args ...lua.L
 	if perr == nil {
 		return nil
 	}
-	v.broken = true
 	var ae *lua.ApiError
 	if !errors.As(perr, &ae) {
+		v.broken = true
 		return &ScriptError{Message: perr.Error()}
+	}
+	if ae.Type == lua.ApiErrorPanic || b.Err() != nil {
+		v.broken = true // stopped mid-way: start the next call on a fresh state
 	}
 	if t, ok := ae.Object.(*lua.LTable); ok {
 		if goErr := cl.errs[t]; goErr != nil {

@@ -193,7 +193,7 @@ func openSchema(t testing.TB, addr string) *bun.DB {
 	if _, err := setup.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatal(err)
 	}
-	opts := []pgdriver.Option{pgdriver.WithDSN(pgURL)}
+	opts := []pgdriver.Option{pgdriver.WithDSN(pgURL), pgdriver.WithResetSessionFunc(models.DropKilledConn)}
 	if addr != "" {
 		opts = append(opts, pgdriver.WithAddr(addr))
 	}
@@ -215,7 +215,8 @@ var FastArgon2 = models.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32
 // Service returns a users service on db with cheap hashing and a clock the
 // test controls through *Clock.
 func Service(db *bun.DB, clock *Clock) *models.Service {
-	return models.NewService(db, models.Options{Argon2: FastArgon2, Now: clock.Now})
+	return models.NewService(db, models.Options{Argon2: FastArgon2, Now: clock.Now,
+		SecretKey: []byte("test-key-for-secrets-at-rest")})
 }
 
 // Clock is a settable clock for tests, safe for concurrent use.

@@ -1,0 +1,4 @@
+package models
+
+// UsernameFrom is usernameFrom, for its table test.
+var UsernameFrom = usernameFrom
