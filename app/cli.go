@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -24,6 +26,10 @@ Usage:
   webmin migrate up|down|status        apply, roll back (last group) or list migrations
   webmin user create --username U [--email E] [--name N] [--level L] --password-stdin
   webmin user passwd USERNAME --password-stdin
+  webmin key create --user USERNAME --name NAME [--scope read] [--expires 30d]
+                                       make an API key acting as USERNAME; prints only the key
+  webmin key list                      list the API keys and personal tokens
+  webmin key revoke ID                 revoke a key or token for good
   webmin demo --users N                add N realistic demo accounts
   webmin version                       print the version
 
@@ -92,6 +98,8 @@ func (cli CLI) run(ctx context.Context) error {
 		return cli.migrate(ctx, cfg, args)
 	case "user":
 		return cli.user(ctx, cfg, args)
+	case "key":
+		return cli.key(ctx, cfg, args)
 	case "demo":
 		return cli.demo(ctx, cfg, args)
 	}
@@ -270,6 +278,7 @@ func (cli CLI) readPassword() (string, error) {
 func describe(err error) error {
 	var ve *models.ValidationError
 	var ce *models.ConflictError
+	var de *models.DeniedError
 	switch {
 	case errors.As(err, &ve):
 		var b strings.Builder
@@ -282,8 +291,134 @@ func describe(err error) error {
 		return errors.New(ce.Message)
 	case errors.Is(err, models.ErrNotFound):
 		return errors.New("no such account")
+	case errors.As(err, &de):
+		return errors.New("refused: " + de.Reason)
 	}
 	return err
+}
+
+// key manages API keys from the command line, for deploy scripts: create
+// prints the key alone on standard output (KEY=$(webmin key create …)).
+func (cli CLI) key(ctx context.Context, cfg Config, args []string) error {
+	if len(args) == 0 {
+		return usageError{"key needs create, list or revoke"}
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("key create", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		username := fs.String("user", "", "")
+		name := fs.String("name", "", "")
+		scope := fs.String("scope", models.ScopeReadWrite, "")
+		expires := fs.String("expires", "", "")
+		if err := fs.Parse(args[1:]); err != nil {
+			return usageError{"key create: " + err.Error()}
+		}
+		if fs.NArg() > 0 {
+			return usageError{"key create: unexpected " + strings.Join(fs.Args(), " ")}
+		}
+		if *username == "" || *name == "" {
+			return usageError{"key create: --user and --name are required"}
+		}
+		if _, ok := models.ParseScope(*scope, ""); !ok || strings.TrimSpace(*scope) == "" {
+			return usageError{fmt.Sprintf("key create: --scope %q: use read or \"read write\"", *scope)}
+		}
+		var lifetime time.Duration
+		if *expires != "" {
+			d, ok := models.ParseLifetime(*expires)
+			if !ok {
+				return usageError{fmt.Sprintf("key create: --expires %q: use a number and a unit, such as 12h, 30d, 2w or 1y", *expires)}
+			}
+			lifetime = d
+		}
+		users, done, err := cli.openService(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer done()
+		u, err := users.GetByUsername(ctx, *username)
+		if err != nil {
+			return describe(err)
+		}
+		n := models.NewAPIKey{Name: *name, Scope: *scope, Owner: u}
+		if lifetime > 0 {
+			n.ExpiresAt = users.Now().Add(lifetime)
+		}
+		_, key, err := users.CreateKey(ctx, models.System, n)
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintln(cli.Stdout, key)
+		return nil
+	case "list":
+		if len(args) != 1 {
+			return usageError{"key list takes no arguments"}
+		}
+		users, done, err := cli.openService(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer done()
+		now := users.Now()
+		w := tabwriter.NewWriter(cli.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tPREFIX\tKIND\tSCOPE\tACCOUNT\tNAME\tCREATED\tEXPIRES\tLAST USED\tSTATUS")
+		for page := 1; ; page++ {
+			p, err := users.APIKeys(ctx, models.APIKeyFilter{Page: page, Limit: models.MaxLimit})
+			if err != nil {
+				return err
+			}
+			for _, k := range p.Items {
+				account := "#" + strconv.FormatInt(k.CreatedBy, 10)
+				if k.Creator != nil && k.Creator.ID != 0 {
+					account = k.Creator.Username
+				}
+				status := "active"
+				switch {
+				case k.Revoked():
+					status = "revoked"
+				case k.Expired(now):
+					status = "expired"
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Kind, k.Scope, account,
+					strings.ReplaceAll(k.Name, "\t", " "), day(&k.CreatedAt), day(k.ExpiresAt), day(k.LastUsedAt), status)
+			}
+			if !p.HasNext() {
+				break
+			}
+		}
+		return w.Flush()
+	case "revoke":
+		if len(args) != 2 {
+			return usageError{"key revoke needs exactly one ID (see webmin key list)"}
+		}
+		id, err := strconv.ParseInt(args[1], 10, 64)
+		if err != nil || id <= 0 {
+			return usageError{fmt.Sprintf("key revoke: %q is not a key's id (see webmin key list)", args[1])}
+		}
+		users, done, err := cli.openService(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer done()
+		k, err := users.RevokeAPIKey(ctx, models.System, id)
+		if errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("no key with id %d", id)
+		}
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(cli.Stdout, "Revoked %s (%s).\n", k.Prefix, k.Name)
+		return nil
+	}
+	return usageError{fmt.Sprintf("key: unknown action %q (use create, list or revoke)", args[0])}
+}
+
+// day shows a time as its date, or "-".
+func day(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.DateOnly)
 }
 
 func (cli CLI) demo(ctx context.Context, cfg Config, args []string) error {

@@ -38,7 +38,15 @@ func (s *Server) routes() {
 		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
 		Storage: s.Users.LimiterStore("api"),
 	})
-	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter)
+	// Apps: a personal token for a login and password (no key; the
+	// service counts failed sign-ins per account and address, as for
+	// /login), and signing out with it.
+	app.Get("/api/v1/openapi.json", a.Errors, a.OpenAPI) // the contract (handlers/api/openapi.json); no key
+	app.Post("/api/v1/auth/token", a.Errors, a.CreateToken)
+	app.Delete("/api/v1/auth/token", a.Errors, a.Auth, a.RevokeToken) // read-only tokens may sign out too
+	// Everything else: a key; a key whose scope is read only reads.
+	v1 := app.Group("/api/v1", a.Errors, a.Auth, apiLimiter, a.CheckScope)
+	v1.Get("/auth/token", a.GetToken)
 	apiStaff, apiAdmin := a.RequireLevel(models.LevelModerator), a.RequireLevel(models.LevelAdmin)
 	v1.Get("/users", a.ListUsers)
 	v1.Get("/users/me", a.GetMe)
@@ -110,6 +118,7 @@ func (s *Server) routes() {
 	app.Post("/register", signups, h.Register)
 	app.Post("/logout", h.Logout)
 	app.Get("/profile/:username", h.ShowProfile)
+	app.Get("/api/docs", h.ShowAPIDocs) // the JSON API's reference, drawn from its OpenAPI document
 	app.Get("/setup", h.ShowSetup)
 	app.Post("/setup", h.Setup)
 
@@ -127,6 +136,9 @@ func (s *Server) routes() {
 	app.Post("/settings", signedIn, h.SaveSettings)
 	app.Post("/settings/password", signedIn, h.ChangePassword)
 	app.Post("/settings/sessions/revoke", signedIn, h.RevokeSessions)
+	app.Get("/settings/tokens", signedIn, h.ShowTokens) // personal API tokens: shown once, hashed
+	app.Post("/settings/tokens", signedIn, h.CreateToken)
+	app.Post("/settings/tokens/:id/revoke", signedIn, h.RevokeToken)
 	app.Get("/settings/sessions", signedIn, h.ShowSessions) // devices signed in, this one marked
 	app.Post("/settings/sessions/:sid/revoke", signedIn, h.RevokeSession)
 	app.Get("/settings/security", signedIn, h.ShowSecurity) // two-factor, recovery codes, passkeys

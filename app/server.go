@@ -92,6 +92,7 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
+	h.APIDocument = api.Document
 	h.Mail = mail
 	// Passkeys need a host name for their relying party: a site served at
 	// an IP address runs without them (the pages hide their buttons).

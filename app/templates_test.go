@@ -138,6 +138,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "auth/link_invalid", client: guest, path: "/password/reset/not-a-token", status: 404, marker: `<h1`},
 			{template: "profile/show", client: guest, path: "/profile/ADA", status: 200, marker: `Ada Lovelace`},
 			{template: "errors/error", client: guest, path: "/no/such/page", status: 404, marker: `error-code`},
+			{template: "api/docs", client: guest, path: "/api/docs", status: 200, marker: `class="card api-operation"`},
 
 			// Members
 			{template: "member/dashboard", client: member, path: "/dashboard", status: 200, marker: `Hello, Ada Lovelace`},
@@ -145,6 +146,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "member/security", client: member, path: "/settings/security", status: 200, marker: `id="identities"`},
 			{template: "member/settings", client: member, method: http.MethodPost, path: "/settings/password", status: 422, marker: `field-error`,
 				form: url.Values{"current_password": {"wrong"}, "password": {"x"}}},
+			{template: "member/tokens", client: member, path: "/settings/tokens", status: 200, marker: `action="/settings/tokens"`},
+			{template: "member/tokens", client: member, method: http.MethodPost, path: "/settings/tokens", status: 422, marker: `field-error`,
+				form: url.Values{"name": {""}, "scope": {"all"}}},
 			{template: "profile/show", client: member, path: "/profile/ada", status: 200, marker: `href="/settings"`},
 			{template: "member/sessions", client: member, path: "/settings/sessions", status: 200, marker: `data-current`},
 			{template: "member/security", client: member, path: "/settings/security", status: 200, marker: `id="totp-begin-form"`},

@@ -27,12 +27,12 @@ func (h *Handler) apiKeysPage(c *fiber.Ctx, status int, form fiber.Map, errs map
 		rows[i] = apiKeyRow{APIKey: &page.Items[i], CanRevoke: !page.Items[i].Revoked() && models.CanRevokeAPIKey(me, &page.Items[i])}
 	}
 	if form == nil {
-		form = fiber.Map{"name": ""}
+		form = fiber.Map{"name": "", "scope": models.ScopeReadWrite, "expires": ""}
 	}
 	newKey, newKeyName := session(c).takeNewAPIKey()
 	return h.render(c, tplAPIKeys, Page{Title: "API keys", Status: status, Data: fiber.Map{
 		"Keys": rows, "Result": page, "Query": url.Values{}, "Form": form, "Errors": errs,
-		"NewKey": newKey, "NewKeyName": newKeyName, "Section": "keys",
+		"NewKey": newKey, "NewKeyName": newKeyName, "Section": "keys", "Lifetimes": tokenLifetimes, "Now": h.Users.Now(),
 	}})
 }
 
@@ -42,14 +42,23 @@ func (h *Handler) ShowAPIKeys(c *fiber.Ctx) error {
 	return h.apiKeysPage(c, fiber.StatusOK, nil, nil)
 }
 
-// CreateAPIKey makes a key acting as the signed-in admin. The key travels
+// CreateAPIKey makes a key acting as the signed-in admin, with a scope
+// (read, or read write) and an optional expiry. The key travels
 // to the next page in the (encrypted) session cookie and is dropped from
 // it as soon as that page shows it, so it is never in a URL or a log.
 func (h *Handler) CreateAPIKey(c *fiber.Ctx) error {
-	name := c.FormValue("name")
-	k, key, err := h.Users.CreateAPIKey(c.UserContext(), actor(c), name)
+	form := fiber.Map{"name": c.FormValue("name"), "scope": c.FormValue("scope"), "expires": c.FormValue("expires")}
+	n := models.NewAPIKey{Name: c.FormValue("name"), Scope: c.FormValue("scope")}
+	if v := c.FormValue("expires"); v != "" {
+		d, ok := models.ParseLifetime(v)
+		if !ok {
+			return h.apiKeysPage(c, fiber.StatusUnprocessableEntity, form, map[string]string{"expires": "Pick one of the choices."})
+		}
+		n.ExpiresAt = h.Users.Now().Add(d)
+	}
+	k, key, err := h.Users.CreateKey(c.UserContext(), actor(c), n)
 	if fields, ok := fieldErrors(err); ok {
-		return h.apiKeysPage(c, fiber.StatusUnprocessableEntity, fiber.Map{"name": name}, fields)
+		return h.apiKeysPage(c, fiber.StatusUnprocessableEntity, form, fields)
 	}
 	if err != nil {
 		return err

@@ -111,7 +111,7 @@ func navKey(me *models.User, section string, csrf any) string {
 }
 
 // sections are the pages the nav bar marks as current (.Section).
-var sections = map[string]string{"/": "home", "/dashboard": "dashboard", "/settings": "settings",
+var sections = map[string]string{"/": "home", "/dashboard": "dashboard", "/settings": "settings", "/settings/tokens": "settings",
 	"/login": "login", "/register": "register"}
 
 // section is the nav bar's name for the page asked for, or "": one of

@@ -69,6 +69,10 @@ type Handler struct {
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
 	rows   rowCache   // the console user list's drawn rows; see admin_users.go
 
+	// APIDocument is the JSON API's OpenAPI document, drawn by /api/docs.
+	APIDocument []byte
+	apiDocs     apiDocsCache // api_docs.go
+
 	draining atomic.Bool // set by Drain when the server is told to stop
 
 	guestHome pageCache     // the home page as every visitor without a session sees it

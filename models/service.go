@@ -206,6 +206,10 @@ type Meta struct {
 type Actor struct {
 	User *User
 	Meta
+	// Key is the API key or token the account acts through (nil on the
+	// pages and the command line): a key may not change its own
+	// account's credentials (see consoleOnly in apikeys.go).
+	Key *APIKey
 }
 
 // System is the actor of the command line.

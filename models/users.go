@@ -274,6 +274,9 @@ type Patch struct {
 // Update changes the fields present in p. Admins edit accounts below their
 // level; a type change goes through the ban/unban/delete/restore rules.
 func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*User, error) {
+	if by.viaKeyOnSelf(id) && (p.Password != nil || p.Email != nil || p.Level != nil) {
+		return nil, consoleOnly
+	}
 	c := checker{}
 	for _, f := range []struct {
 		name string
@@ -650,6 +653,9 @@ func (s *Service) ConfirmEmail(ctx context.Context, by Actor, id int64) (*User, 
 
 // SetPassword sets another account's password (admin); its sessions end.
 func (s *Service) SetPassword(ctx context.Context, by Actor, id int64, password string) (*User, error) {
+	if by.viaKeyOnSelf(id) {
+		return nil, consoleOnly
+	}
 	c := checker{}
 	c.check("password", password)
 	if err := c.err(); err != nil {

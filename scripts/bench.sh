@@ -190,7 +190,8 @@ for db in $DBS; do
 
   echo "== $db: server on :$port"
   # BASE_URL names a host, not an address: passkeys need a domain.
-  env PORT="$port" DATA_DIR="$data" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn \
+  # API_RATE_LIMIT: wrk sends far more than a real key may; the limiter is measured as it runs, not its 429s.
+  env PORT="$port" DATA_DIR="$data" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=warn API_RATE_LIMIT=100000000 \
     BASE_URL="http://localhost:$port" SITE_DIR=scripts/bench-site "$work/webmin" >"$work/server-$db.log" 2>&1 &
   pids+=($!)
   srv=$!
@@ -235,6 +236,11 @@ for db in $DBS; do
     # Another member's profile: session decode, me, one query, the layout.
     measure "$db" "GET /profile/:username (signed in)" "$srv" "$base/profile/bench_other" "$member"
     measure "$db" "GET /login (returning guest)" "$srv" "$base/login" "$guest"
+    # The JSON API's view-one with a bearer key (made by the command line):
+    # key lookup, the account, the converter, JSON.
+    key=$(run key create --user bench_admin --name "bench $$")
+    other_id=$(curl -fsS -H "Authorization: Bearer $key" "$base/api/v1/users/bench_other" | sed -E 's/^\{"data":\{"id":([0-9]+).*/\1/')
+    AUTHORIZATION="Bearer $key" measure "$db" "GET /api/v1/users/:id (API key)" "$srv" "$base/api/v1/users/$other_id"
   fi
   if grep -q 'level=ERROR' "$work/server-$db.log"; then
     echo "bench: the $db server logged errors:" >&2

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every template.
 //
-//go:embed layouts partials auth member profile errors mail admin *.html
+//go:embed layouts partials auth member profile errors mail admin api *.html
 var FS embed.FS

@@ -138,6 +138,8 @@ type Response struct {
 func (r *Response) Location() string { return r.Header.Get("Location") }
 
 // Do sends a request through Fiber's app.Test with the client's cookies.
+// Every answer of the JSON API is checked against its OpenAPI document
+// (CheckContract): one that breaks it fails the test.
 func (c *Client) Do(req *http.Request) *Response {
 	c.env.T.Helper()
 	for k, v := range c.cookies {
@@ -152,6 +154,11 @@ func (c *Client) Do(req *http.Request) *Response {
 	}
 	body, _ := io.ReadAll(res.Body)
 	_ = res.Body.Close()
+	if strings.HasPrefix(req.URL.Path, "/api/v1/") {
+		if msg := CheckContract(req, res, body); msg != "" {
+			c.env.T.Errorf("%s", msg)
+		}
+	}
 	for _, ck := range res.Cookies() {
 		if ck.MaxAge < 0 || ck.Value == "" {
 			delete(c.cookies, ck.Name)

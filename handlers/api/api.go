@@ -39,8 +39,8 @@ func Me(c *fiber.Ctx) *models.User {
 	return u
 }
 
-// Key is the key the request came with (set by Auth), or nil.
-func Key(c *fiber.Ctx) *models.APIKey {
+// CurrentKey is the key the request came with (set by Auth), or nil.
+func CurrentKey(c *fiber.Ctx) *models.APIKey {
 	k, _ := c.Locals(localKey).(*models.APIKey)
 	return k
 }
@@ -48,12 +48,12 @@ func Key(c *fiber.Ctx) *models.APIKey {
 // actor is the key's account as the actor of a service call; the audit
 // log says which key it came with.
 func actor(c *fiber.Ctx) models.Actor {
-	return models.Actor{User: Me(c), Meta: meta(c)}
+	return models.Actor{User: Me(c), Meta: meta(c), Key: CurrentKey(c)}
 }
 
 func meta(c *fiber.Ctx) models.Meta {
 	m := models.Meta{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
-	if k := Key(c); k != nil {
+	if k := CurrentKey(c); k != nil {
 		m.Via = "API key " + k.Prefix
 	}
 	return m

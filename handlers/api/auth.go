@@ -21,7 +21,7 @@ func (h *Handler) Auth(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	header := strings.TrimSpace(c.Get(fiber.HeaderAuthorization))
 	if header == "" {
-		return unauthorized(c, "", "Send an API key in the Authorization header: Bearer <key>. Admins make keys in the console under API keys.")
+		return unauthorized(c, "", "Send an API key or token in the Authorization header: Bearer <key>. Admins make keys in the console (API keys); members make personal tokens in their settings (/settings/tokens), and apps get one from POST /api/v1/auth/token.")
 	}
 	scheme, key, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
@@ -54,7 +54,7 @@ func unauthorized(c *fiber.Ctx, code, msg string) error {
 // Client names the key a request came with, so that the API's rate limit
 // counts per key (Auth has run before it).
 func Client(c *fiber.Ctx) string {
-	if k := Key(c); k != nil {
+	if k := CurrentKey(c); k != nil {
 		return "key:" + strconv.FormatInt(k.ID, 10)
 	}
 	return "ip:" + c.IP()
