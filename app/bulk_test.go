@@ -49,7 +49,8 @@ func TestConsoleBulkBan(t *testing.T) {
 		dry := c.Get("/admin/users/bulk?" + q.Encode())
 		wantCode(t, dry, http.StatusOK, "dry run")
 		if !strings.Contains(dry.Body, `data-eligible="2"`) || !strings.Contains(dry.Body, `data-matched="2"`) ||
-			!strings.Contains(dry.Body, `id="bulk-start"`) || strings.Contains(dry.Body, "<b>wave") {
+			!strings.Contains(dry.Body, `id="bulk-start"`) || strings.Contains(dry.Body, "<b>wave") ||
+			!strings.Contains(dry.Body, `<tr class="bulk-sample-row" data-id="`+fmt.Sprint(cast.bob.ID)+`">`) {
 			t.Fatalf("dry run page:\n%s", dry.Body)
 		}
 		if reload(t, env, cast.bob).Type != models.TypeActive {

@@ -295,6 +295,9 @@ func TestPageQuality(t *testing.T) {
 						if p.Name == "users" && who == asAdmin {
 							b.checkUserRows(m)
 						}
+						if p.Name == "users-bulk-dry-run" {
+							b.checkSampleNames(m)
+						}
 					}
 				}
 			})
@@ -535,6 +538,27 @@ func (b *browser) checkUserRows(m viewMode) {
 	}
 	if last := rows[firstScreenUserRows-1]; last.Bottom > float64(m.Height) {
 		b.t.Errorf("%s: row %d of the users list ends at y=%g, below the first screen (%dpx)", m.Name, firstScreenUserRows, last.Bottom, m.Height)
+	}
+}
+
+// checkSampleNames holds a bulk dry run's sample to showing each username
+// whole (the gates' names are at most 30 characters): it once borrowed
+// the users list's columns without their widths and cut names to about
+// four letters.
+func (b *browser) checkSampleNames(m viewMode) {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	cut, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tr.bulk-sample-row a"))
+	  .filter(a => a.scrollWidth > a.clientWidth + 1 || a.getBoundingClientRect().right > innerWidth).map(a => a.textContent)`))
+	if err != nil {
+		b.fail("measure the sample's names: %v", err)
+	}
+	if n := b.count("tr.bulk-sample-row"); n == 0 {
+		b.t.Errorf("%s: the dry run shows no sample", m.Name)
+	}
+	if len(cut) > 0 {
+		b.t.Errorf("%s: the dry run's sample cuts these usernames: %v", m.Name, cut)
 	}
 }
 

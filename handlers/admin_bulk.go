@@ -96,13 +96,9 @@ func (h *Handler) bulkPage(c *fiber.Ctx, r models.BulkRequest, errs map[string]s
 	if preview == nil {
 		status = fiber.StatusUnprocessableEntity
 	} else {
-		rows, err := h.userRowsHTML(preview.Sample, me.IsAdmin())
-		if err != nil {
-			return err
-		}
 		data["Preview"] = preview
 		data["Skips"] = models.SkipList(preview.Skipped)
-		data["SampleHTML"] = rows
+		data["Sample"] = h.userRows(preview.Sample)
 		data["ShowEmail"] = me.IsAdmin()
 	}
 	return h.render(c, tplAdminBulk, Page{Title: "Bulk action: " + r.Action.Label(), Status: status, Data: data})
