@@ -1,14 +1,18 @@
 package handlers
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/webmin/webmin/models"
 )
 
 // The account actions of the console's detail page: each a POST with
-// _csrf, checked by the service (a refusal is the 403 page), written to
-// the audit log with actor and IP, and answered with 303 and a flash.
+// _csrf, checked by the service (a refusal is the 403 page; an action the
+// account's state refuses, which its page no longer offers, goes back to
+// the page with the reason as an error flash), written to the audit log
+// with actor and IP, and answered with 303 and a flash.
 // Sending a password reset or a new confirmation e-mail belongs to the
 // mail flows (POST /admin/users/:id/reset and /resend).
 
@@ -55,6 +59,9 @@ func (h *Handler) RevokeUserSessions(c *fiber.Ctx) error {
 		return err
 	}
 	u, err := h.Users.RevokeSessions(c.UserContext(), actor(c), id)
+	if refused(c, err) {
+		return redirect(c, userURL(id))
+	}
 	if err != nil {
 		return err
 	}
@@ -74,6 +81,9 @@ func (h *Handler) SetUserPassword(c *fiber.Ctx) error {
 		return err
 	}
 	_, err = h.Users.SetPassword(c.UserContext(), actor(c), u.ID, c.FormValue("password"))
+	if refused(c, err) {
+		return redirect(c, userURL(u.ID))
+	}
 	if fields, ok := fieldErrors(err); ok {
 		return h.userPage(c, u, userPageState{Status: fiber.StatusUnprocessableEntity, PasswordErrors: fields})
 	}
@@ -113,9 +123,24 @@ func (h *Handler) userAction(c *fiber.Ctx, do func(id int64) (*models.User, erro
 		return err
 	}
 	u, err := do(id)
+	if refused(c, err) {
+		return redirect(c, userURL(id))
+	}
 	if err != nil {
 		return err
 	}
 	flash(c, "success", u.Username+done)
 	return redirect(c, userURL(id))
+}
+
+// refused reports whether err is the service refusing an action for the
+// account's state (models.StateConflict: a deleted account is restored
+// first, …), and then flashes its reason for the account's page.
+func refused(c *fiber.Ctx, err error) bool {
+	var ce *models.ConflictError
+	if !errors.As(err, &ce) || ce.Field != "state" {
+		return false
+	}
+	flash(c, "error", ce.Message)
+	return true
 }

@@ -9,8 +9,9 @@ import (
 // MailConfirm) e-mailed to account id, and records that it was sent; the
 // caller then queues the message. The console's buttons and the API's
 // password-reset and resend-confirmation go through it, so they refuse
-// alike: a *ConflictError (field "email") for an account with no address,
-// a banned or deleted one, or a confirmed address; a *LockedError when the
+// alike: a *ConflictError (field "email") where StateConflict says no (an
+// account with no address, a banned or deleted one, a confirmed address
+// to confirm); a *LockedError when the
 // account was already sent MailPerAccountPerHour such messages this hour.
 func (s *Service) AdminMail(ctx context.Context, by Actor, id int64, kind string) (*User, error) {
 	act, event := ActSendReset, EvMailSendReset
@@ -26,13 +27,10 @@ func (s *Service) AdminMail(ctx context.Context, by Actor, id int64, kind string
 	if err := Authorize(by.User, act, u); err != nil {
 		return nil, err
 	}
-	switch {
-	case u.EmailAddress() == "":
-		return nil, &ConflictError{Field: "email", Message: u.Username + " has no e-mail address to send a link to."}
-	case u.Type == TypeBanned || u.Type == TypeDeleted:
-		return nil, &ConflictError{Field: "email", Message: "A banned or deleted account can't be sent a link; unban or restore it first."}
-	case kind == MailConfirm && u.Type != TypeInactive && u.EmailVerifiedAt != nil:
-		return nil, &ConflictError{Field: "email", Message: u.Username + "'s e-mail address is already confirmed."}
+	// The account's state (StateConflict, the rule the console's buttons
+	// follow), for the system too: there is no mail to send.
+	if msg := StateConflict(act, u); msg != "" {
+		return nil, &ConflictError{Field: "email", Message: msg}
 	}
 	allowed, err := s.MailAllowed(ctx, u.ID, kind)
 	if err != nil {

@@ -139,9 +139,12 @@ var bulkDefs = map[BulkAction]bulkDef{
 			return []bulkSkip{{SkipNotDeleted, "u.type <> ?", []any{TypeDeleted}}}
 		},
 		set: func(q *bun.UpdateQuery, _ *BulkJob) { q.Set("type = ?", TypeActive) }},
+	// A banned or deleted account has no session to end (StateConflict).
 	BulkRevokeSessions: {act: ActRevokeSessions, event: EvSessionsRevoke, endSessions: true, touches: true,
-		skips: func(*BulkJob, time.Time) []bulkSkip { return nil },
-		set:   func(*bun.UpdateQuery, *BulkJob) {}},
+		skips: func(*BulkJob, time.Time) []bulkSkip {
+			return []bulkSkip{{SkipBannedOrDeleted, "u.type IN (?, ?)", []any{TypeBanned, TypeDeleted}}}
+		},
+		set: func(*bun.UpdateQuery, *BulkJob) {}},
 	// The same rules as the account page's "resend confirmation"
 	// (handlers.adminMail), the hourly limit per account included.
 	BulkResendConfirmation: {act: ActConfirm, event: EvMailResendConfirm,

@@ -133,9 +133,66 @@ func CanSeeEmail(viewer, target *User) bool {
 	return viewer.ID == target.ID || viewer.IsAdmin()
 }
 
-// Can reports whether actor may take act on target, for showing buttons.
+// Can reports whether actor may take act on target and whether it makes
+// sense on the account as it is now (Authorize and StateConflict), for
+// showing buttons: a page offers what the service would do.
 func Can(actor *User, act Action, target *User) bool {
-	return Authorize(actor, act, target) == nil
+	return Authorize(actor, act, target) == nil && StateConflict(act, target) == ""
+}
+
+// StateConflict says, as a sentence to show, why act makes no sense on the
+// account in its present state, or "" when it does: a deleted account is
+// restored first (or purged), a banned one unbanned first; a reset link
+// needs an address, confirming needs an address not yet confirmed (or an
+// account waiting for it), resetting two-factor needs it on. The service
+// refuses these with a *ConflictError for people (the system, i.e. the
+// command line, may still set a banned account's password); the state
+// rules of ban, unban, delete, restore and purge themselves are
+// Authorize's. Editing stays possible on every state: the API and the
+// site's scripts restore an account by setting its type.
+func StateConflict(act Action, u *User) string {
+	if u == nil {
+		return ""
+	}
+	switch act {
+	case ActSetPassword, ActSendReset, ActConfirm, ActRevokeSessions, ActResetMFA:
+		switch u.Type {
+		case TypeDeleted:
+			return u.Username + " is deleted: restore the account first."
+		case TypeBanned:
+			return u.Username + " is banned: lift the ban first."
+		}
+	}
+	switch act {
+	case ActSendReset:
+		if u.EmailAddress() == "" {
+			return u.Username + " has no e-mail address to send a link to."
+		}
+	case ActConfirm:
+		if u.EmailAddress() == "" {
+			return u.Username + " has no e-mail address to confirm."
+		}
+		if u.EmailVerifiedAt != nil && u.Type != TypeInactive {
+			return u.Username + "'s e-mail address is already confirmed."
+		}
+	case ActResetMFA:
+		if !u.MFAEnabled {
+			return u.Username + " has two-factor sign-in off: there is nothing to reset."
+		}
+	}
+	return ""
+}
+
+// stateConflict is StateConflict as the service's refusal (409), for
+// people; the system is refused nothing here.
+func stateConflict(by Actor, act Action, u *User) error {
+	if by.User == nil {
+		return nil
+	}
+	if msg := StateConflict(act, u); msg != "" {
+		return &ConflictError{Field: "state", Message: msg}
+	}
+	return nil
 }
 
 func actionVerb(a Action) string {

@@ -204,8 +204,8 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 		} else {
 			err = models.Authorize(actor, r.act, target)
-			if models.Can(actor, r.act, target) != (err == nil) {
-				t.Errorf("%s: Can and Authorize disagree", name(i, r))
+			if models.Can(actor, r.act, target) != (err == nil && models.StateConflict(r.act, target) == "") {
+				t.Errorf("%s: Can disagrees with Authorize and StateConflict", name(i, r))
 			}
 		}
 		if (err == nil) != r.allowed {
@@ -355,4 +355,87 @@ func TestCanGrantAndSeeEmail(t *testing.T) {
 			t.Errorf("CanSeeEmail(%+v, %+v) = %v", c.viewer, c.target, got)
 		}
 	}
+}
+
+// TestStateConflict: what makes no sense in an account's state is refused
+// by the service for people (a *ConflictError on the field "state", the
+// account unchanged) and not offered (Can); the system is refused nothing
+// here (the command line may set a banned account's password).
+func TestStateConflict(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		admin := e.user("admin", 9, active)
+		targets := map[string]*models.User{
+			"deleted": e.user("deleted_one", 1, deleted), "banned": e.user("banned_one", 1, banned),
+			"inactive": e.user("inactive_one", 1, inactive), "active": e.user("active_one", 1, active),
+		}
+		do := map[models.Action]func(by models.Actor, id int64) error{
+			models.ActSetPassword: func(by models.Actor, id int64) error {
+				_, err := e.svc.SetPassword(e.ctx, by, id, "a new password")
+				return err
+			},
+			models.ActConfirm: func(by models.Actor, id int64) error {
+				_, err := e.svc.ConfirmEmail(e.ctx, by, id)
+				return err
+			},
+			models.ActRevokeSessions: func(by models.Actor, id int64) error {
+				_, err := e.svc.RevokeSessions(e.ctx, by, id)
+				return err
+			},
+			models.ActResetMFA: func(by models.Actor, id int64) error {
+				_, err := e.svc.ResetMFA(e.ctx, by, id)
+				return err
+			},
+		}
+		// refused[state] lists the actions that make no sense there (the
+		// active account's address is not confirmed yet; nobody has
+		// two-factor on).
+		refused := map[string][]models.Action{
+			"deleted":  {models.ActSetPassword, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA},
+			"banned":   {models.ActSetPassword, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA},
+			"inactive": {models.ActResetMFA},
+			"active":   {models.ActResetMFA},
+		}
+		for state, u := range targets {
+			for act, run := range do {
+				want := !contains(refused[state], act)
+				if got := models.Can(admin, act, e.reload(u)); got != want {
+					t.Errorf("%s on %s: Can %v, want %v", act, state, got, want)
+				}
+				before := e.reload(u)
+				err := run(as(admin), u.ID)
+				if want {
+					if err != nil {
+						t.Errorf("%s on %s: %v", act, state, err)
+					}
+					continue
+				}
+				var ce *models.ConflictError
+				if !errors.As(err, &ce) || ce.Field != "state" || ce.Message != models.StateConflict(act, before) {
+					t.Errorf("%s on %s: want the state conflict, got %v", act, state, err)
+				}
+				if after := e.reload(u); after.PasswordHash != before.PasswordHash || after.SessionVersion != before.SessionVersion ||
+					!after.UpdatedAt.Equal(before.UpdatedAt) {
+					t.Errorf("%s on %s: refused but changed", act, state)
+				}
+			}
+		}
+		// Confirmed now (the active and inactive ones above): nothing more
+		// to confirm on the active one; the inactive one was made Active.
+		if got := models.StateConflict(models.ActConfirm, e.reload(targets["active"])); got != "active_one's e-mail address is already confirmed." {
+			t.Errorf("confirm a confirmed address: %q", got)
+		}
+		if _, err := e.svc.SetPassword(e.ctx, models.System, targets["banned"].ID, "set by the operator"); err != nil {
+			t.Errorf("the command line sets a banned account's password: %v", err)
+		}
+	})
+}
+
+func contains(list []models.Action, a models.Action) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }

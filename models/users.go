@@ -571,6 +571,9 @@ func (s *Service) applyIn(ctx context.Context, tx bun.IDB, by Actor, id int64, t
 	if err := Authorize(by.User, t.act, u); err != nil {
 		return nil, nil, err
 	}
+	if err := stateConflict(by, t.act, u); err != nil {
+		return nil, nil, err
+	}
 	q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).Set("updated_at = ?", s.now())
 	t.set(q, u)
 	if t.endSessions {
@@ -665,6 +668,8 @@ func (s *Service) SetPassword(ctx context.Context, by Actor, id int64, password 
 		return nil, err
 	} else if err := Authorize(by.User, ActSetPassword, target); err != nil {
 		return nil, err // before spending a hash on it
+	} else if err := stateConflict(by, ActSetPassword, target); err != nil {
+		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
