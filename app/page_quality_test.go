@@ -431,17 +431,37 @@ type layoutReport struct {
 	ScrollWidth int      `json:"scrollWidth"`
 	ViewWidth   int      `json:"viewWidth"`
 	Wide        []string `json:"wide"` // tables wider than their wrapper
+	Cut         []string `json:"cut"`  // texts of an SVG drawn outside its viewBox (a chart's axis labels)
 }
 
 const layoutJS = `(() => {
+  ` + svgTextCutJS + `
   const wide = [];
   for (const t of document.querySelectorAll("table")) {
     const wrap = t.parentElement;
     const tw = Math.round(t.getBoundingClientRect().width), ww = Math.round(wrap.clientWidth);
     if (tw > ww + 1) wide.push((t.className || "table") + " " + tw + "px in " + ww + "px");
   }
-  return {scrollWidth: document.documentElement.scrollWidth, viewWidth: document.documentElement.clientWidth, wide};
+  return {scrollWidth: document.documentElement.scrollWidth, viewWidth: document.documentElement.clientWidth, wide, cut: svgTextCut()};
 })()`
+
+// svgTextCutJS defines svgTextCut(): the texts of inline SVGs that reach
+// outside their viewBox, which the SVG cuts off (as it would a y-axis
+// label wider than the margin the server drew for it).
+const svgTextCutJS = `function svgTextCut() {
+  const cut = [];
+  for (const svg of document.querySelectorAll("svg[viewBox]")) {
+    const vb = svg.viewBox.baseVal;
+    for (const t of svg.querySelectorAll("text")) {
+      const b = t.getBBox();
+      if (b.width === 0) continue;
+      if (b.x < vb.x - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 || b.y < vb.y - 0.5 || b.y + b.height > vb.y + vb.height + 0.5)
+        cut.push((svg.closest("[id]") || svg).id + " “" + t.textContent + "” " + Math.round(b.x) + ".." + Math.round(b.x + b.width) +
+          " of 0.." + Math.round(vb.width));
+    }
+  }
+  return cut;
+}`
 
 // checkView runs the layout checks and axe-core on the page shown.
 func (b *browser) checkView(m viewMode, shot, axeJS string) {
@@ -457,6 +477,9 @@ func (b *browser) checkView(m viewMode, shot, axeJS string) {
 	}
 	if !m.Phone && len(lay.Wide) > 0 {
 		b.t.Errorf("%s: tables wider than their wrapper: %s", shot, strings.Join(lay.Wide, "; "))
+	}
+	if len(lay.Cut) > 0 {
+		b.t.Errorf("%s: SVG text cut off at the edge of its drawing: %s", shot, strings.Join(lay.Cut, "; "))
 	}
 
 	// axe-core, injected through the protocol (not a <script> the CSP would refuse).

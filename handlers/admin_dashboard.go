@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"html/template"
+	"math"
 	"net/url"
 	"strconv"
 	"sync"
@@ -172,19 +173,60 @@ const (
 	chartSlot   = 20
 	chartBarW   = 14
 	chartPlotH  = 160
-	chartLeft   = 44
-	chartTop    = 10
+	chartLeft   = 44 // the least room left of the plot; more when the labels need it
+	chartRight  = 24 // the least room right of the last bar
+	chartTop    = 14 // the top tick label stands half above its line
 	chartBottom = 30
+	// chartAxisFont is the largest font size app.css gives the axis labels
+	// (.chart-axis on phones), in viewBox units: the margins are worked
+	// out for it, so that no label is cut at any width.
+	chartAxisFont = 22
+	chartLabelGap = 6 // between the y-axis labels and the plot
 )
 
+// labelWidth is about how wide text is in the axis font, in viewBox units:
+// a little more than the glyphs of common sans-serif fonts (digits are
+// about 0.55–0.64 em), so that the estimate errs on the roomy side.
+func labelWidth(text string) int {
+	em := 0.0
+	for _, r := range text {
+		switch {
+		case r >= '0' && r <= '9':
+			em += 0.66
+		case r == ',' || r == '.' || r == ' ':
+			em += 0.36
+		case r == 'M' || r == 'W':
+			em += 0.92
+		default:
+			em += 0.7
+		}
+	}
+	return int(math.Ceil(em * chartAxisFont))
+}
+
+// axisNumber writes a tick value short enough for an axis: 950, 2,500,
+// 25k, 1.5M (the table under the chart has the exact counts).
+func axisNumber(n int) string {
+	short := func(v int, unit int, suffix string) string {
+		whole, tenth := v/unit, v%unit*10/unit
+		if tenth == 0 || whole >= 100 {
+			return strconv.Itoa(whole) + suffix
+		}
+		return strconv.Itoa(whole) + "." + strconv.Itoa(tenth) + suffix
+	}
+	switch {
+	case n >= 1_000_000_000:
+		return short(n, 1_000_000_000, "G")
+	case n >= 1_000_000:
+		return short(n, 1_000_000, "M")
+	case n >= 10_000:
+		return short(n, 1_000, "k")
+	}
+	return formatNumber(n)
+}
+
 func newDayChart(id, title, noun string, days []models.DayCount, link func(day string) string) dayChart {
-	ch := dayChart{ID: id, Title: title, Noun: noun, PlotLeft: chartLeft, PlotTop: chartTop,
-		PlotBottom: chartTop + chartPlotH}
-	ch.Width = chartLeft + len(days)*chartSlot + 24 // room for the last day's label, centred under its bar
-	ch.AxisX, ch.LabelsY = chartLeft-6, ch.PlotBottom+18
-	ch.HitY, ch.HitH = chartTop, chartPlotH
-	ch.Height = chartTop + chartPlotH + chartBottom
-	ch.PlotRight = ch.Width - 4
+	ch := dayChart{ID: id, Title: title, Noun: noun, PlotTop: chartTop, PlotBottom: chartTop + chartPlotH}
 	for _, d := range days {
 		ch.Total += d.Count
 		if d.Count > ch.Max {
@@ -195,20 +237,37 @@ func newDayChart(id, title, noun string, days []models.DayCount, link func(day s
 	if top == 0 {
 		top = 2 // an empty chart still has an axis
 	}
+	// The plot starts where the widest tick label ends, and the chart
+	// ends where the last day's label (centred under its bar) does.
+	left, right := chartLeft, chartRight
 	for _, v := range []int{0, top / 2, top} {
-		y := ch.PlotBottom - v*chartPlotH/top
-		ch.Ticks = append(ch.Ticks, chartTick{Y: y, LabelY: y + 4, Value: formatNumber(v)})
+		left = max(left, labelWidth(axisNumber(v))+chartLabelGap+4)
+	}
+	for i, d := range days {
+		if (len(days)-1-i)%7 == 0 {
+			right = max(right, labelWidth(dayLabel(d.Day))/2-chartSlot/2+4)
+		}
+	}
+	ch.PlotLeft = left
+	ch.Width = left + len(days)*chartSlot + right
+	ch.AxisX, ch.LabelsY = left-chartLabelGap, ch.PlotBottom+18
+	ch.HitY, ch.HitH = chartTop, chartPlotH
+	ch.Height = chartTop + chartPlotH + chartBottom
+	ch.PlotRight = ch.Width - 4
+	for _, v := range []int{0, top / 2, top} {
+		y := ch.PlotBottom - int(int64(v)*chartPlotH/int64(top))
+		ch.Ticks = append(ch.Ticks, chartTick{Y: y, LabelY: y + chartAxisFont*3/8, Value: axisNumber(v)}) // centred on its line
 	}
 	ch.Summary = plural(ch.Total, noun) + " in the last " + strconv.Itoa(len(days)) + " days"
 	if ch.Max > 0 {
-		ch.Summary += ", most on " + dayLabel(ch.MaxDay) + " (" + strconv.Itoa(ch.Max) + ")"
+		ch.Summary += ", most on " + dayLabel(ch.MaxDay) + " (" + formatNumber(ch.Max) + ")"
 	}
 	for i, d := range days {
-		h := d.Count * chartPlotH / top
+		h := int(int64(d.Count) * chartPlotH / int64(top))
 		if d.Count > 0 && h < 2 {
 			h = 2
 		}
-		x := chartLeft + i*chartSlot + (chartSlot-chartBarW)/2
+		x := left + i*chartSlot + (chartSlot-chartBarW)/2
 		label := dayLabel(d.Day)
 		ch.Bars = append(ch.Bars, chartBar{
 			X: x, Y: ch.PlotBottom - h, W: chartBarW, H: h, HitX: x - 3, HitW: chartBarW + 6,

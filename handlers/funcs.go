@@ -191,7 +191,7 @@ func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	return strconv.Itoa(n) + " " + word + "s"
+	return formatNumber(n) + " " + word + "s"
 }
 
 // formatNumber writes an integer with thousands separators.

@@ -16,3 +16,12 @@ func TestDevice(t *testing.T) {
 		}
 	}
 }
+
+func TestAxisNumber(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 950: "950", 2500: "2,500", 9999: "9,999", 10_000: "10k", 25_000: "25k",
+		250_000: "250k", 1_000_000: "1M", 1_500_000: "1.5M", 2_500_000_000: "2.5G"} {
+		if got := axisNumber(n); got != want {
+			t.Errorf("axisNumber(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
