@@ -100,7 +100,12 @@ func (h *Handler) RemovePasskey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Users.RemovePasskey(c.UserContext(), actor(c), id); err != nil {
+	err = h.Users.RemovePasskey(c.UserContext(), actor(c), id)
+	if de, ok := err.(*models.DeniedError); ok {
+		flash(c, "error", "Not removed: "+de.Reason+".")
+		return redirect(c, "/settings/security#passkeys")
+	}
+	if err != nil {
 		return err
 	}
 	flash(c, "success", "The passkey is removed. Remove it from your device too.")

@@ -28,6 +28,9 @@ func (h *Handler) securityPage(c *fiber.Ctx, status int, errs map[string]string)
 	for k, v := range identities {
 		data[k] = v
 	}
+	if data["WithoutPasskeys"], err = h.Users.SignsInWithoutPasskeys(c.UserContext(), Me(c)); err != nil {
+		return err
+	}
 	if sec.Setup != nil {
 		data["QR"] = qrDataURL(sec.Setup.URL)
 	}

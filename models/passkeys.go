@@ -225,13 +225,31 @@ func (s *Service) RenamePasskey(ctx context.Context, by Actor, id int64, name st
 	return err
 }
 
-// RemovePasskey deletes one of the signed-in account's passkeys.
+// RemovePasskey deletes one of the signed-in account's passkeys, unless
+// it is the account's last way in (waysIn).
 func (s *Service) RemovePasskey(ctx context.Context, by Actor, id int64) error {
-	pk, err := s.ownPasskey(ctx, by, id)
-	if err != nil {
-		return err
+	if by.User == nil {
+		return denied("sign in first")
 	}
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		u, err := s.lockUser(ctx, tx, by.User.ID)
+		if err != nil {
+			return err
+		}
+		pk := new(Passkey)
+		err = tx.NewSelect().Model(pk).Where("pk.id = ? AND pk.user_id = ?", id, u.ID).Limit(1).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		w, err := s.waysInOf(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		if w.passkeys--; !w.any() {
+			return errLastWayIn()
+		}
 		if _, err := tx.NewDelete().Model((*Passkey)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
 			return err
 		}

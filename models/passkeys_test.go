@@ -145,3 +145,54 @@ func TestPasskeySignInsAreThrottled(t *testing.T) {
 			"a password from an address locked by unknown passkeys")
 	})
 }
+
+// addPasskey registers a software passkey to u.
+func (e *env) addPasskey(u *models.User, name string) *models.Passkey {
+	e.t.Helper()
+	pk := modelstest.NewAuthenticator(e.t, "https://example.com").Passkey(e.t, u.ID, name, e.clock.Now())
+	_, err := e.db.NewInsert().Model(pk).Exec(e.ctx)
+	e.check(err)
+	return pk
+}
+
+// The last way in stays, whichever kind it is: removing a passkey and
+// unlinking an identity follow one rule (password, passkeys, identities).
+func TestRemovingAPasskeyKeepsAWayIn(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		// Made through a provider: no password, one identity.
+		n, err := e.svc.SignUpWithIdentity(e.ctx, models.Meta{}, profile("nia", "nia@example.org", true), models.RegistrationOpen, "")
+		e.check(err)
+		ids, err := e.svc.Identities(e.ctx, models.System, n.ID)
+		e.check(err)
+		one, two := e.addPasskey(n, "Phone"), e.addPasskey(n, "Laptop")
+
+		// Two passkeys and an identity: each may go, until one is left.
+		e.check(e.svc.UnlinkIdentity(e.ctx, as(n), n.ID, ids[0].ID))
+		if ok, err := e.svc.SignsInWithoutPasskeys(e.ctx, n); err != nil || ok {
+			t.Fatalf("SignsInWithoutPasskeys with passkeys alone: %v %v", ok, err)
+		}
+		e.check(e.svc.RemovePasskey(e.ctx, as(n), one.ID))
+		if err := e.svc.RemovePasskey(e.ctx, as(n), two.ID); !isDenied(err) {
+			t.Fatalf("the last passkey of an account without a password or identity was removed: %v", err)
+		}
+		if keys, _ := e.svc.Passkeys(e.ctx, n.ID); len(keys) != 1 || keys[0].ID != two.ID {
+			t.Fatalf("passkeys left %+v", keys)
+		}
+		// With an identity again, the passkey may go, and then the identity may not.
+		id, err := e.svc.LinkIdentity(e.ctx, as(n), profile("nia-2", "", false))
+		e.check(err)
+		e.check(e.svc.RemovePasskey(e.ctx, as(n), two.ID))
+		if err := e.svc.UnlinkIdentity(e.ctx, as(n), n.ID, id.ID); !isDenied(err) {
+			t.Fatalf("the last identity was unlinked: %v", err)
+		}
+
+		// An account with a password may remove every passkey.
+		ann := e.user("ann", 1, models.TypeActive)
+		pk := e.addPasskey(ann, "Phone")
+		if ok, err := e.svc.SignsInWithoutPasskeys(e.ctx, ann); err != nil || !ok {
+			t.Fatalf("SignsInWithoutPasskeys with a password: %v %v", ok, err)
+		}
+		e.check(e.svc.RemovePasskey(e.ctx, as(ann), pk.ID))
+	})
+}
