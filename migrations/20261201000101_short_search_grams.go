@@ -23,12 +23,15 @@ package migrations
 func init() {
 	Migrations.MustRegister(inTx(Statements{
 		PG: []string{
+			// One call per account written: built-in string functions only (no
+			// set-returning subquery, which cost 0.5 ms a row here), so that
+			// PostgreSQL inlines it. The pairs at odd and even offsets come
+			// from two regexp_replace calls; grams holding the separator
+			// (U+001F) or a lone last character are harmless extras.
 			`CREATE FUNCTION webmin_grams(s text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-				SELECT coalesce(array_agg(DISTINCT g), '{}') FROM (
-					SELECT substr(s, i, 1) AS g FROM generate_series(1, length(s)) AS i
-					UNION ALL
-					SELECT substr(s, i, 2) FROM generate_series(1, length(s) - 1) AS i
-				) AS grams WHERE strpos(g, chr(31)) = 0
+				SELECT array_remove(string_to_array(s, NULL)
+					|| string_to_array(regexp_replace(s, '(..)', '\1' || chr(30), 'g'), chr(30))
+					|| string_to_array(regexp_replace(substr(s, 2), '(..)', '\1' || chr(30), 'g'), chr(30)), '')
 			$$`,
 			`CREATE INDEX users_grams_idx ON users USING gin (
 				webmin_grams(lower(username) || chr(31) || lower(coalesce(email, '')) || chr(31) || lower(name)))`,
