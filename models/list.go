@@ -381,12 +381,9 @@ func (s *Service) applyFilterFor(q *bun.SelectQuery, f Filter, cells map[cell]in
 	}
 	if countMatching(cells, f)*10 < all {
 		s.applyFilter(q, f)
-		if strings.HasPrefix(order, "lower(") {
-			// No index holds both the filter and lower(username): walking
-			// the username index (which carries type, level and group)
-			// beats reading each match's row to sort them.
-			return order
-		}
+		// users_type_level_idx holds the username too (migration
+		// 20261201000102): sorting by it reads the matches from the index
+		// alone, like the other keys.
 		return unindexedOrder(order)
 	}
 	if t, ok := Types[f.Type]; ok {
