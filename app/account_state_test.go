@@ -45,8 +45,8 @@ func TestConsoleOffersWhatTheStateAllows(t *testing.T) {
 		}{
 			{gone, []string{"restore-form", "purge-form", "state-note"}},
 			{banned, []string{"unban-form", "delete-form", "edit-form", "state-note"}},
-			// Active, its address confirmed, two-factor off: no confirm, no
-			// two-factor reset, and no restore or unban.
+			// Active, its address confirmed, no two-factor or passkey: no
+			// confirm, no two-factor reset, and no restore or unban.
 			{plain, []string{"revoke-form", "password-form", "reset-form", "ban-form", "delete-form", "edit-form"}},
 		} {
 			res := c.Get(page(tc.u))
@@ -77,7 +77,6 @@ func TestConsoleOffersWhatTheStateAllows(t *testing.T) {
 			{banned, "/password", "banned is banned: lift the ban first."},
 			{banned, "/sessions/revoke", "banned is banned: lift the ban first."},
 			{plain, "/confirm", "plain's e-mail address is already confirmed."},
-			{plain, "/mfa/reset", "plain has two-factor sign-in off: there is nothing to reset."},
 		} {
 			before := reload(t, env, tc.u)
 			res := c.Post(page(tc.u)+tc.action, map[string][]string{"password": {"a brand new password"}})
@@ -100,7 +99,7 @@ func TestConsoleOffersWhatTheStateAllows(t *testing.T) {
 		api := env.Client()
 		for _, op := range []struct{ method, path string }{
 			{"POST", page(gone) + "/confirm"}, {"POST", page(gone) + "/sessions/revoke"}, {"POST", page(gone) + "/mfa/reset"},
-			{"POST", page(banned) + "/confirm"}, {"POST", page(plain) + "/mfa/reset"},
+			{"POST", page(banned) + "/confirm"}, {"POST", page(banned) + "/mfa/reset"},
 		} {
 			path := "/api/v1/users/" + strings.TrimPrefix(op.path, "/admin/users/")
 			wantAPIError(t, api.API(op.method, path, key, nil), http.StatusConflict, "state")

@@ -144,7 +144,9 @@ func Can(actor *User, act Action, target *User) bool {
 // account in its present state, or "" when it does: a deleted account is
 // restored first (or purged), a banned one unbanned first; a reset link
 // needs an address, confirming needs an address not yet confirmed (or an
-// account waiting for it), resetting two-factor needs it on. The service
+// account waiting for it). (Whether a two-factor reset has anything to
+// remove, two-factor or passkeys, is the page's to show: ResetMFA says
+// "nothing to remove".) The service
 // refuses these with a *ConflictError for people (the system, i.e. the
 // command line, may still set a banned account's password); the state
 // rules of ban, unban, delete, restore and purge themselves are
@@ -174,10 +176,6 @@ func StateConflict(act Action, u *User) string {
 		}
 		if u.EmailVerifiedAt != nil && u.Type != TypeInactive {
 			return u.Username + "'s e-mail address is already confirmed."
-		}
-	case ActResetMFA:
-		if !u.MFAEnabled {
-			return u.Username + " has two-factor sign-in off: there is nothing to reset."
 		}
 	}
 	return ""

@@ -383,18 +383,15 @@ func TestStateConflict(t *testing.T) {
 				return err
 			},
 			models.ActResetMFA: func(by models.Actor, id int64) error {
-				_, err := e.svc.ResetMFA(e.ctx, by, id)
+				_, _, err := e.svc.ResetMFA(e.ctx, by, id)
 				return err
 			},
 		}
 		// refused[state] lists the actions that make no sense there (the
-		// active account's address is not confirmed yet; nobody has
-		// two-factor on).
+		// active account's address is not confirmed yet).
 		refused := map[string][]models.Action{
-			"deleted":  {models.ActSetPassword, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA},
-			"banned":   {models.ActSetPassword, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA},
-			"inactive": {models.ActResetMFA},
-			"active":   {models.ActResetMFA},
+			"deleted": {models.ActSetPassword, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA},
+			"banned":  {models.ActSetPassword, models.ActConfirm, models.ActRevokeSessions, models.ActResetMFA},
 		}
 		for state, u := range targets {
 			for act, run := range do {
