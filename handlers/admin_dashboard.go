@@ -176,7 +176,7 @@ const (
 	chartLeft   = 44 // the least room left of the plot; more when the labels need it
 	chartRight  = 24 // the least room right of the last bar
 	chartTop    = 14 // the top tick label stands half above its line
-	chartBottom = 30
+	chartBottom = 36
 	// chartAxisFont is the largest font size app.css gives the axis labels
 	// (.chart-axis on phones), in viewBox units: the margins are worked
 	// out for it, so that no label is cut at any width.
@@ -250,7 +250,7 @@ func newDayChart(id, title, noun string, days []models.DayCount, link func(day s
 	}
 	ch.PlotLeft = left
 	ch.Width = left + len(days)*chartSlot + right
-	ch.AxisX, ch.LabelsY = left-chartLabelGap, ch.PlotBottom+18
+	ch.AxisX, ch.LabelsY = left-chartLabelGap, ch.PlotBottom+26 // below the 0 of the y-axis
 	ch.HitY, ch.HitH = chartTop, chartPlotH
 	ch.Height = chartTop + chartPlotH + chartBottom
 	ch.PlotRight = ch.Width - 4
