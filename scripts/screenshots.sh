@@ -20,7 +20,9 @@ for name in \
   admin-console-desktop admin-console-phone-dark \
   admin-user-desktop admin-user-deleted-desktop admin-events-desktop admin-keys-desktop-dark \
   visitor-home-phone visitor-register-errors-desktop visitor-login-locked-desktop \
-  member-dashboard-desktop-dark member-settings-errors-phone; do
+  member-dashboard-desktop-dark member-settings-errors-phone \
+  admin-users-bulk-dry-run-desktop admin-users-bulk-dry-run-phone admin-users-bulk-running-desktop-dark \
+  admin-user-banned-phone visitor-login-2fa-errors-phone member-settings-tokens-phone-dark; do
   cp "$src/$name.png" "$dst/$name.png"
 done
 ls "$dst"
