@@ -135,6 +135,7 @@ type Service struct {
 
 	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
 	accounts *accountCache                     // accountcache.go
+	apiKeys  apiKeyCache                       // apikeycache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats
@@ -171,6 +172,8 @@ func NewService(db *bun.DB, opts Options) *Service {
 			s.dropFigures(ch.Topic)
 		case TopicEvents:
 			s.dropFigures(ch.Topic)
+		case TopicAPIKeys:
+			s.apiKeys.flush()
 		case TopicSessions: // this process forgets its own deletions at once
 			if ch.Remote {
 				s.ForgetCachedSessions()
