@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/webmin/webmin/app"
 	"github.com/webmin/webmin/app/apptest"
+	"github.com/webmin/webmin/models/modelstest"
 )
 
 // A session cookie copied before sign-out no longer works after it: the
@@ -235,7 +237,15 @@ func TestConsoleResetsTwoFactor(t *testing.T) {
 		wantNotContains(t, mod.Get(annPath), `id="mfa-reset-form"`)
 		wantStatus(t, mod.Post(annPath+"/mfa/reset", nil), http.StatusForbidden)
 		wantStatus(t, admin.Post("/admin/users/"+strconv.FormatInt(peer.ID, 10)+"/mfa/reset", nil), http.StatusForbidden)
+		dev := modelstest.NewAuthenticator(t, "https://example.com")
+		if _, err := env.DB.NewInsert().Model(dev.Passkey(t, ann.ID, "Phone", env.Clock.Now())).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		wantRedirect(t, admin.Post(annPath+"/mfa/reset", nil), annPath)
+		wantContains(t, admin.Get(annPath), "ann&#39;s two-factor sign-in is reset: removed the authenticator app and its recovery codes and 1 passkey.")
+		if keys, err := env.Users.Passkeys(context.Background(), ann.ID); err != nil || len(keys) != 0 {
+			t.Fatalf("passkeys after the reset: %d %v", len(keys), err)
+		}
 		// Ann signs in with her password alone now.
 		c := env.Client()
 		wantRedirect(t, c.Post("/login", url.Values{"login": {"ann"}, "password": {apptest.Password}}), "/dashboard")

@@ -330,6 +330,10 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 	if err != nil {
 		return err
 	}
+	passkeys, err := h.Users.Passkeys(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	sessions, err := h.userSessions(c, u)
 	if err != nil {
 		return err
@@ -363,6 +367,7 @@ func (h *Handler) userPage(c *fiber.Ctx, u *models.User, st userPageState) error
 		"LevelOptions":   levelOptions(me, formLevel(st.Form, u.Level)),
 		"Identities":     h.identityRows(identities),
 		"OtherWayIn":     otherWayIn, // a password or passkey: the last identity may go
+		"Passkeys":       len(passkeys),
 		"Sessions":       sessions,
 		"CurrentID":      currentID,
 	}})

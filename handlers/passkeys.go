@@ -35,7 +35,12 @@ func (h *Handler) passkeyFailed(c *fiber.Ctx, err error) error {
 	var pe *models.PasskeyError
 	var banned *models.BannedError
 	var unconfirmed *models.NotConfirmedError
+	var locked *models.LockedError
 	switch {
+	case errors.As(err, &locked):
+		// The words of the password form (lockedMessage), for the script to show.
+		c.Set(fiber.HeaderRetryAfter, retrySeconds(locked.RetryAfter))
+		return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": lockedMessage(locked)})
 	case errors.As(err, &pe):
 		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"error": "The passkey was refused: " + pe.Reason + "."})
 	case errors.As(err, &banned):
@@ -95,7 +100,12 @@ func (h *Handler) RemovePasskey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Users.RemovePasskey(c.UserContext(), actor(c), id); err != nil {
+	err = h.Users.RemovePasskey(c.UserContext(), actor(c), id)
+	if de, ok := err.(*models.DeniedError); ok {
+		flash(c, "error", "Not removed: "+de.Reason+".")
+		return redirect(c, "/settings/security#passkeys")
+	}
+	if err != nil {
 		return err
 	}
 	flash(c, "success", "The passkey is removed. Remove it from your device too.")

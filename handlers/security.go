@@ -8,8 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/pquerna/otp"
-
-	"github.com/webmin/webmin/models"
 )
 
 const tplSecurity = "member/security"
@@ -27,6 +25,9 @@ func (h *Handler) securityPage(c *fiber.Ctx, status int, errs map[string]string)
 	}
 	for k, v := range identities {
 		data[k] = v
+	}
+	if data["WithoutPasskeys"], err = h.Users.SignsInWithoutPasskeys(c.UserContext(), Me(c)); err != nil {
+		return err
 	}
 	if sec.Setup != nil {
 		data["QR"] = qrDataURL(sec.Setup.URL)
@@ -126,9 +127,21 @@ func takeRecoveryCodes(c *fiber.Ctx) []string {
 	return codes
 }
 
-// ResetUserMFA turns another account's two-factor off (admins, on lower levels).
+// ResetUserMFA turns another account's two-factor sign-in off (admins, on
+// lower levels): the flash says what went and what stayed (models.MFAReset).
 func (h *Handler) ResetUserMFA(c *fiber.Ctx) error {
-	return h.userAction(c, func(id int64) (*models.User, error) {
-		return h.Users.ResetMFA(c.UserContext(), actor(c), id)
-	}, "'s two-factor sign-in is reset: they sign in with their password alone until they turn it on again.")
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	u, r, err := h.Users.ResetMFA(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	msg := u.Username + "'s two-factor sign-in is reset: " + r.String() + "."
+	if r.KeptPasskeys > 0 {
+		msg += " If they lost those devices too, set a password for them."
+	}
+	flash(c, "success", msg)
+	return redirect(c, userURL(id))
 }

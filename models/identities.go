@@ -199,7 +199,7 @@ func (s *Service) SignUpWithIdentity(ctx context.Context, m Meta, p ProviderProf
 		typ = TypeInactive
 	}
 	var u *User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := s.identityBySubject(ctx, tx, p.Provider, p.Subject); err == nil {
 			return &ConflictError{Field: "identity", Message: "This " + p.ProviderName + " account is already linked to an account here."}
 		} else if !errors.Is(err, ErrIdentityUnknown) {
@@ -253,7 +253,7 @@ func (s *Service) LinkIdentity(ctx context.Context, by Actor, p ProviderProfile)
 		return nil, err
 	}
 	var out *Identity
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, by.User.ID)
 		if err != nil {
 			return err
@@ -320,7 +320,7 @@ func (s *Service) Identities(ctx context.Context, by Actor, userID int64) ([]Ide
 // itself, or an admin on an account below their own level. The last way to
 // sign in (no password, passkey or other identity) is never removed.
 func (s *Service) UnlinkIdentity(ctx context.Context, by Actor, userID, identityID int64) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, userID)
 		if err != nil {
 			return err
@@ -337,35 +337,18 @@ func (s *Service) UnlinkIdentity(ctx context.Context, by Actor, userID, identity
 		} else if err != nil {
 			return err
 		}
-		if u.PasswordHash == "" {
-			others, err := tx.NewSelect().Model((*Identity)(nil)).
-				Where("user_id = ? AND id <> ?", userID, identityID).Count(ctx)
-			if err != nil {
-				return err
-			}
-			passkeys, err := tx.NewSelect().Model((*Passkey)(nil)).Where("user_id = ?", userID).Count(ctx)
-			if err != nil {
-				return err
-			}
-			if others == 0 && passkeys == 0 {
-				return denied("this is the only way to sign in to the account; set a password, add a passkey or link another provider first")
-			}
+		w, err := s.waysInOf(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		if w.identities--; !w.any() {
+			return errLastWayIn()
 		}
 		if _, err := tx.NewDelete().Model((*Identity)(nil)).Where("id = ?", identityID).Exec(ctx); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, by, EvIdentityUnlink, &userID, identityDetail(id.Provider, id.Email))
 	})
-}
-
-// SignsInWithoutIdentity reports whether the account has a way in
-// besides its identities: a password or a passkey. Without one, its last
-// identity can't be unlinked.
-func (s *Service) SignsInWithoutIdentity(ctx context.Context, u *User) (bool, error) {
-	if u.HasPassword() {
-		return true, nil
-	}
-	return s.db.NewSelect().Model((*Passkey)(nil)).Where("user_id = ?", u.ID).Exists(ctx)
 }
 
 // HasPassword reports whether the account can sign in with a password

@@ -11,6 +11,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -257,7 +258,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, by Actor, code string) ([]str
 		return nil, denied("sign in first")
 	}
 	var codes []string
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, by.User.ID)
 		if err != nil {
 			return err
@@ -450,7 +451,7 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 		return fieldError("current_password", "The password is not right.")
 	}
 	wrongCode := false
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		method, err := s.checkCode(ctx, tx, u, code)
 		if err != nil {
 			return err
@@ -504,7 +505,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, by Actor, password strin
 		return nil, fieldError("recovery_password", "The password is not right.")
 	}
 	var codes []string
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if codes, err = s.newRecoveryCodes(ctx, tx, u.ID); err != nil {
 			return err
 		}
@@ -527,18 +528,83 @@ func (s *Service) dropSecondFactor(ctx context.Context, db bun.IDB, userID int64
 	return err
 }
 
-// ResetMFA turns another account's two-factor off (an admin, on a lower
-// level), for someone who lost their authenticator and recovery codes.
-// Their passkeys stay.
-func (s *Service) ResetMFA(ctx context.Context, by Actor, id int64) (*User, error) {
-	return s.apply(ctx, by, id, transition{act: ActResetMFA, event: EvMFAReset,
-		set: func(q *bun.UpdateQuery, _ *User) { q.Set("mfa_enabled = ?", false) },
+// MFAReset says what an admin's two-factor reset removed, and what it
+// kept (ResetMFA).
+type MFAReset struct {
+	Authenticator bool  // the authenticator app's secret and the recovery codes went
+	Passkeys      int64 // passkeys removed
+	KeptPasskeys  int64 // passkeys kept: the account's only way in
+}
+
+// String says it in words, as the mfa.reset event's detail.
+func (r MFAReset) String() string {
+	var removed []string
+	if r.Authenticator {
+		removed = append(removed, "the authenticator app and its recovery codes")
+	}
+	if r.Passkeys > 0 {
+		removed = append(removed, nouns(r.Passkeys, "passkey"))
+	}
+	out := "nothing to remove"
+	if len(removed) > 0 {
+		out = "removed " + strings.Join(removed, " and ")
+	}
+	if r.KeptPasskeys > 0 {
+		out += "; kept " + nouns(r.KeptPasskeys, "passkey") +
+			": the account has no password or linked identity, so they are its only way in"
+	}
+	return out
+}
+
+// nouns is "1 passkey", "2 passkeys".
+func nouns(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
+}
+
+// ResetMFA turns another account's two-factor sign-in off (an admin, on a
+// lower level), for someone who lost their devices: the authenticator
+// app's secret, the recovery codes and the passkeys (a passkey is two
+// factors on its own) all go, unless the passkeys are the account's only
+// way in (waysIn: no password, no linked identity), when they stay. The
+// event, and the MFAReset returned, say which.
+func (s *Service) ResetMFA(ctx context.Context, by Actor, id int64) (*User, MFAReset, error) {
+	var r MFAReset
+	u, err := s.apply(ctx, by, id, transition{act: ActResetMFA, event: EvMFAReset,
+		set: func(q *bun.UpdateQuery, u *User) {
+			r.Authenticator = u.MFAEnabled
+			q.Set("mfa_enabled = ?", false)
+		},
 		also: func(ctx context.Context, tx bun.IDB) error {
+			r = MFAReset{Authenticator: r.Authenticator} // a retried transaction starts again
 			if _, err := tx.NewDelete().Model((*TOTPSecret)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
 				return err
 			}
-			_, err := tx.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id = ?", id).Exec(ctx)
+			if _, err := tx.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+				return err
+			}
+			u, err := s.getBy(ctx, tx, "u.id = ?", id)
+			if err != nil {
+				return err
+			}
+			w, err := s.waysInOf(ctx, tx, u)
+			if err != nil {
+				return err
+			}
+			if !w.password && w.identities == 0 {
+				r.KeptPasskeys = w.passkeys
+				return nil
+			}
+			r.Passkeys = w.passkeys
+			_, err = tx.NewDelete().Model((*Passkey)(nil)).Where("user_id = ?", id).Exec(ctx)
 			return err
 		},
+		describe: func() string { return r.String() },
 	}, "")
+	if err != nil {
+		return nil, MFAReset{}, err
+	}
+	return u, r, nil
 }

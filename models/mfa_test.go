@@ -185,11 +185,11 @@ func TestResetMFAPermissions(t *testing.T) {
 		e.turnOnMFA(ann)
 		e.turnOnMFA(peer)
 		for _, c := range []struct{ by, target *models.User }{{mod, ann}, {ann, ann}, {admin, peer}, {ann, admin}} {
-			if _, err := e.svc.ResetMFA(e.ctx, as(c.by), c.target.ID); !isDenied(err) {
+			if _, _, err := e.svc.ResetMFA(e.ctx, as(c.by), c.target.ID); !isDenied(err) {
 				t.Fatalf("%s resets %s: %v", c.by.Username, c.target.Username, err)
 			}
 		}
-		u, err := e.svc.ResetMFA(e.ctx, as(admin), ann.ID)
+		u, _, err := e.svc.ResetMFA(e.ctx, as(admin), ann.ID)
 		e.check(err)
 		if u.MFAEnabled || e.reload(ann).MFAEnabled {
 			t.Fatal("still on after the reset")
@@ -237,6 +237,61 @@ func TestTOTPSecretsAreEncryptedAtRest(t *testing.T) {
 		// With another key (SESSION_SECRET changed), recovery codes still work.
 		if method, err := other.VerifySecondFactor(e.ctx, models.Meta{}, second.User, codes[0]); err != nil || method != models.MethodRecovery {
 			t.Fatalf("a recovery code with another key: %q, %v", method, err)
+		}
+	})
+}
+
+// A two-factor reset is for someone who lost their devices: their
+// passkeys (two factors each) go with the authenticator app, unless they
+// are the account's only way in; the event says what went and what stayed.
+func TestResetMFARemovesPasskeysButNotTheLastWayIn(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		admin := e.user("admin", 9, models.TypeActive)
+		passkeys := func(u *models.User) int {
+			keys, err := e.svc.Passkeys(e.ctx, u.ID)
+			e.check(err)
+			return len(keys)
+		}
+
+		// A password, an authenticator app and two passkeys: all of it goes.
+		ann := e.user("ann", 1, models.TypeActive)
+		e.turnOnMFA(ann)
+		e.addPasskey(ann, "Phone")
+		e.addPasskey(ann, "Laptop")
+		_, r, err := e.svc.ResetMFA(e.ctx, as(admin), ann.ID)
+		e.check(err)
+		if r != (models.MFAReset{Authenticator: true, Passkeys: 2}) || passkeys(ann) != 0 || e.reload(ann).MFAEnabled {
+			t.Fatalf("ann: reset %+v, %d passkeys left", r, passkeys(ann))
+		}
+		if ev := e.lastEvent(models.EvMFAReset); ev.Detail != "removed the authenticator app and its recovery codes and 2 passkeys" {
+			t.Fatalf("event %q", ev.Detail)
+		}
+
+		// No password, but a linked identity: the passkey goes.
+		nia, err := e.svc.SignUpWithIdentity(e.ctx, models.Meta{}, profile("nia", "nia@example.org", true), models.RegistrationOpen, "")
+		e.check(err)
+		e.addPasskey(nia, "Phone")
+		if _, r, err = e.svc.ResetMFA(e.ctx, as(admin), nia.ID); err != nil || r.Passkeys != 1 || passkeys(nia) != 0 {
+			t.Fatalf("nia: reset %+v %v, %d passkeys left", r, err, passkeys(nia))
+		}
+		if ev := e.lastEvent(models.EvMFAReset); ev.Detail != "removed 1 passkey" {
+			t.Fatalf("event %q", ev.Detail)
+		}
+
+		// No password and no identity: the passkeys are the only way in and stay.
+		pat, err := e.svc.SignUpWithIdentity(e.ctx, models.Meta{}, profile("pat", "pat@example.org", true), models.RegistrationOpen, "")
+		e.check(err)
+		e.addPasskey(pat, "Phone")
+		e.addPasskey(pat, "Key")
+		ids, err := e.svc.Identities(e.ctx, models.System, pat.ID)
+		e.check(err)
+		e.check(e.svc.UnlinkIdentity(e.ctx, as(pat), pat.ID, ids[0].ID))
+		if _, r, err = e.svc.ResetMFA(e.ctx, as(admin), pat.ID); err != nil || r.KeptPasskeys != 2 || r.Passkeys != 0 || passkeys(pat) != 2 {
+			t.Fatalf("pat: reset %+v %v, %d passkeys left", r, err, passkeys(pat))
+		}
+		if ev := e.lastEvent(models.EvMFAReset); ev.Detail != "nothing to remove; kept 2 passkeys: the account has no password or linked identity, so they are its only way in" {
+			t.Fatalf("event %q", ev.Detail)
 		}
 	})
 }

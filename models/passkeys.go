@@ -183,7 +183,7 @@ func (s *Service) FinishPasskey(ctx context.Context, by Actor, state []byte, nam
 	}
 	pk := &Passkey{UserID: by.User.ID, CredentialID: base64.RawURLEncoding.EncodeToString(cred.ID), Name: name,
 		Data: string(data), CreatedAt: s.now()}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(pk).Exec(ctx); err != nil {
 			return conflictOr(err)
 		}
@@ -225,13 +225,31 @@ func (s *Service) RenamePasskey(ctx context.Context, by Actor, id int64, name st
 	return err
 }
 
-// RemovePasskey deletes one of the signed-in account's passkeys.
+// RemovePasskey deletes one of the signed-in account's passkeys, unless
+// it is the account's last way in (waysIn).
 func (s *Service) RemovePasskey(ctx context.Context, by Actor, id int64) error {
-	pk, err := s.ownPasskey(ctx, by, id)
-	if err != nil {
-		return err
+	if by.User == nil {
+		return denied("sign in first")
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u, err := s.lockUser(ctx, tx, by.User.ID)
+		if err != nil {
+			return err
+		}
+		pk := new(Passkey)
+		err = tx.NewSelect().Model(pk).Where("pk.id = ? AND pk.user_id = ?", id, u.ID).Limit(1).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		w, err := s.waysInOf(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		if w.passkeys--; !w.any() {
+			return errLastWayIn()
+		}
 		if _, err := tx.NewDelete().Model((*Passkey)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
 			return err
 		}
@@ -260,7 +278,9 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context) (options, state []byte,
 // FinishPasskeyLogin checks the browser's signed answer and returns the
 // account it signs in, with what to start its session with
 // (StartSession). Banned, unconfirmed and deleted accounts are refused as
-// at a password sign-in.
+// at a password sign-in, and failures are throttled as a password's are
+// (passkeyGuess): a *LockedError while locked, checked before the
+// signature; the failures from this address forgotten after a right one.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, m Meta, state, response []byte, remember bool) (*User, SignIn, error) {
 	rp, err := s.relyingParty()
 	if err != nil {
@@ -274,36 +294,59 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, m Meta, state, respons
 	if err != nil {
 		return nil, SignIn{}, &PasskeyError{Reason: "the browser's answer could not be read"}
 	}
+	credentialID := base64.RawURLEncoding.EncodeToString(parsed.RawID)
+	key := new(Passkey)
+	err = s.db.NewSelect().Model(key).Where("pk.credential_id = ?", credentialID).Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		key = nil
+	} else if err != nil {
+		return nil, SignIn{}, err
+	}
+	g := passkeyGuess(key, credentialID, m.IP)
+	if err := s.CheckGuess(ctx, g); err != nil {
+		return nil, SignIn{}, err
+	}
+	unknown := &PasskeyError{Reason: "this passkey is not registered here, or could not be verified"}
 	var found *User
-	var key *Passkey
 	handler := func(rawID, handle []byte) (webauthn.User, error) {
-		pk := new(Passkey)
-		err := s.db.NewSelect().Model(pk).Where("pk.credential_id = ?", base64.RawURLEncoding.EncodeToString(rawID)).Limit(1).Scan(ctx)
-		if err != nil {
+		if key == nil {
 			return nil, errors.New("unknown passkey")
 		}
-		if !bytes.Equal(handle, userHandle(pk.UserID)) {
+		if !bytes.Equal(handle, userHandle(key.UserID)) {
 			return nil, errors.New("the passkey belongs to another account")
 		}
-		u, err := s.Get(ctx, pk.UserID)
+		u, err := s.Get(ctx, key.UserID)
 		if err != nil {
 			return nil, err
 		}
 		var c webauthn.Credential
-		if err := json.Unmarshal([]byte(pk.Data), &c); err != nil {
+		if err := json.Unmarshal([]byte(key.Data), &c); err != nil {
 			return nil, err
 		}
-		found, key = u, pk
+		found = u
 		return webauthnUser{u: u, creds: []webauthn.Credential{c}}, nil
 	}
 	cred, err := rp.ValidateDiscoverableLogin(handler, session, parsed)
-	if err != nil || found == nil {
-		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, nil, "passkey refused")
-		return nil, SignIn{}, &PasskeyError{Reason: "this passkey is not registered here, or could not be verified"}
+	switch {
+	case err != nil || found == nil:
+		var target *int64
+		if key != nil {
+			target = &key.UserID
+		}
+		return nil, SignIn{}, s.passkeyFailed(ctx, m, g, target, "passkey refused", unknown)
+	case cred.Authenticator.CloneWarning:
+		return nil, SignIn{}, s.passkeyFailed(ctx, m, g, &found.ID, "passkey sign count went back (cloned?)",
+			&PasskeyError{Reason: "this passkey could not be verified"})
+	case found.Type == TypeDeleted:
+		return nil, SignIn{}, s.passkeyFailed(ctx, m, g, &found.ID, "deleted account", unknown)
 	}
-	if cred.Authenticator.CloneWarning {
-		_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, &found.ID, "passkey sign count went back (cloned?)")
-		return nil, SignIn{}, &PasskeyError{Reason: "this passkey could not be verified"}
+	// Right, but failures counted at the same moment may have locked the
+	// account from here meanwhile: the lock wins, as at a password sign-in.
+	if wait, err := s.lockedNow(ctx, g); err != nil || wait > 0 {
+		if err == nil {
+			err = &LockedError{RetryAfter: wait}
+		}
+		return nil, SignIn{}, err
 	}
 	switch found.Type {
 	case TypeBanned:
@@ -311,8 +354,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, m Meta, state, respons
 		return nil, SignIn{}, &BannedError{Reason: found.BanReason}
 	case TypeInactive:
 		return nil, SignIn{}, &NotConfirmedError{UserID: found.ID}
-	case TypeDeleted:
-		return nil, SignIn{}, &PasskeyError{Reason: "this passkey is not registered here, or could not be verified"}
+	}
+	if err := s.ClearFailures(ctx, g); err != nil {
+		return nil, SignIn{}, err
 	}
 	data, err := json.Marshal(cred)
 	if err != nil {
@@ -323,4 +367,26 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, m Meta, state, respons
 		return nil, SignIn{}, err
 	}
 	return found, SignIn{Method: MethodPasskey, Remember: remember}, nil
+}
+
+// passkeyGuess is a passkey sign-in as the throttle counts it: a
+// registered credential is a guess at its account, like a password typed
+// for it (the same locks); an unknown one is keyed by its id, as an
+// unknown login is by the login typed, so that unknown credentials from
+// one address add up to its address lock.
+func passkeyGuess(key *Passkey, credentialID, ip string) Guess {
+	if key != nil {
+		return Guess{AccountID: key.UserID, IP: ip}
+	}
+	return Guess{Login: "passkey:" + credentialID, IP: ip}
+}
+
+// passkeyFailed records a refused passkey sign-in and counts it: the
+// LockedError when this failure locks, else refused.
+func (s *Service) passkeyFailed(ctx context.Context, m Meta, g Guess, target *int64, why string, refused error) error {
+	_ = s.record(ctx, s.db, Actor{Meta: m}, EvLoginFailed, target, why)
+	if err := s.CountFailure(ctx, m, g); err != nil {
+		return err
+	}
+	return refused
 }

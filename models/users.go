@@ -542,6 +542,7 @@ type transition struct {
 	set         func(q *bun.UpdateQuery, u *User)
 	endSessions bool
 	also        func(ctx context.Context, tx bun.IDB) error // more statements in the same transaction
+	describe    func() string                               // the event's detail, when it depends on what also did
 }
 
 // apply runs an action on one account in a transaction of its own (see
@@ -600,6 +601,9 @@ func (s *Service) applyIn(ctx context.Context, tx bun.IDB, by Actor, id int64, t
 	}
 	if out, err = s.getBy(ctx, tx, "u.id = ?", id); err != nil {
 		return nil, nil, err
+	}
+	if t.describe != nil {
+		detail = t.describe()
 	}
 	return u, out, s.record(ctx, tx, by, t.event, &id, detail)
 }

@@ -69,10 +69,12 @@ func (h *Handler) RevokeUserSessions(c *fiber.Ctx) error {
 
 // ResetUserMFA is POST /api/v1/users/:id/mfa/reset: turns another
 // account's two-factor sign-in off (admins, on lower levels; never a
-// key's own account).
+// key's own account): the authenticator app and the passkeys, unless
+// those are its only way in (the mfa.reset event says which).
 func (h *Handler) ResetUserMFA(c *fiber.Ctx) error {
 	return h.userAction(c, func(id int64) (*models.User, error) {
-		return h.Users.ResetMFA(c.UserContext(), actor(c), id)
+		u, _, err := h.Users.ResetMFA(c.UserContext(), actor(c), id)
+		return u, err
 	})
 }
 
