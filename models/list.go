@@ -344,7 +344,11 @@ func (s *Service) pageQuery(items *[]User, f Filter, total int, cells map[cell]i
 	}
 	order := orderBy(sort)
 	q = s.db.NewSelect().Model(items)
-	if offset < deferAfter {
+	// A short last page (LIMIT 1, read backwards) goes through its ids
+	// too: with statistics, SQLite may then read every account in another
+	// order and sort them (10 s at a million) instead of walking the sort
+	// index for one entry.
+	if offset < deferAfter && limit == f.Limit {
 		q.OrderExpr(s.applyFilterFor(q, f, cells, order)).Limit(int64(limit)).Offset(int64(offset))
 	} else {
 		ids := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
