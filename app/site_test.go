@@ -520,12 +520,14 @@ func TestSiteRegistrationClosed(t *testing.T) {
 	}, siteAt("testdata/site-sandbox", "/site"), func(c *app.Config) { c.Registration = app.RegistrationClosed })
 }
 
-// A script that doesn't compile, or that declares a reserved route at the
-// root, stops the start with its file and line.
+// A script that doesn't compile, that declares a reserved route at the
+// root, or a pattern Fiber would read inside a segment, stops the start
+// with its file and line.
 func TestSiteLoadErrors(t *testing.T) {
 	for _, tc := range []struct{ dir, prefix, want string }{
 		{"testdata/site-broken", "/site", "testdata/site-broken/broken.lua:2: syntax error near '='"},
 		{"testdata/site-reserved", "", `testdata/site-reserved/admin.lua:1: app:get("/admin/takeover"): scripts can't take over /admin/takeover`},
+		{"testdata/site-pattern", "/site", `testdata/site-pattern/pattern.lua:2: app:get("/flights/:from-:to"): a parameter takes a whole segment`},
 	} {
 		cfg := testConfig(t)
 		cfg.SiteDir, cfg.SitePrefix = tc.dir, tc.prefix
