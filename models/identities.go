@@ -414,6 +414,9 @@ func (s *Service) freeUsername(ctx context.Context, db bun.IDB, candidates ...st
 			}
 			name = truncateASCII(base, 30-len(suffix)) + suffix
 		}
+		if reservedUsername(name) {
+			continue
+		}
 		// Taken in any case, or by a look-alike (the skeleton's unique index).
 		taken, err := db.NewSelect().Model((*User)(nil)).
 			Where("lower(u.username) = lower(?) OR u.username_skeleton = ?", name, migrations.Skeleton(name)).Exists(ctx)
