@@ -49,7 +49,8 @@ func TestConsoleBulkBan(t *testing.T) {
 		dry := c.Get("/admin/users/bulk?" + q.Encode())
 		wantCode(t, dry, http.StatusOK, "dry run")
 		if !strings.Contains(dry.Body, `data-eligible="2"`) || !strings.Contains(dry.Body, `data-matched="2"`) ||
-			!strings.Contains(dry.Body, `id="bulk-start"`) || strings.Contains(dry.Body, "<b>wave") {
+			!strings.Contains(dry.Body, `id="bulk-start"`) || strings.Contains(dry.Body, "<b>wave") ||
+			!strings.Contains(dry.Body, `<tr class="bulk-sample-row" data-id="`+fmt.Sprint(cast.bob.ID)+`">`) {
 			t.Fatalf("dry run page:\n%s", dry.Body)
 		}
 		if reload(t, env, cast.bob).Type != models.TypeActive {
@@ -66,15 +67,25 @@ func TestConsoleBulkBan(t *testing.T) {
 		}
 		page := c.Get(res.Location())
 		wantCode(t, page, http.StatusOK, "job page")
-		if !strings.Contains(page.Body, `<meta http-equiv="refresh" content="2">`) || !strings.Contains(page.Body, `data-status="queued"`) ||
-			!strings.Contains(page.Body, `id="bulk-cancel"`) {
+		// The page reloads itself only when asked to (?follow=1: WCAG
+		// 2.2.1), and offers to stop.
+		if strings.Contains(page.Body, `http-equiv="refresh"`) || !strings.Contains(page.Body, `data-status="queued"`) ||
+			!strings.Contains(page.Body, `id="bulk-cancel"`) || !strings.Contains(page.Body, `id="bulk-follow" href="`+res.Location()+`?follow=1"`) {
 			t.Fatalf("queued job page:\n%s", page.Body)
 		}
+		following := c.Get(res.Location() + "?follow=1")
+		if !strings.Contains(following.Body, `<meta http-equiv="refresh" content="2">`) ||
+			!strings.Contains(following.Body, `id="bulk-unfollow" href="`+res.Location()+`"`) || strings.Contains(following.Body, `id="bulk-follow"`) {
+			t.Fatalf("followed job page:\n%s", following.Body)
+		}
 		runBulk(t, env)
-		page = c.Get(res.Location())
-		if strings.Contains(page.Body, `http-equiv="refresh"`) || !strings.Contains(page.Body, `data-status="done"`) ||
-			!strings.Contains(page.Body, `data-done="2"`) || strings.Contains(page.Body, `id="bulk-cancel"`) {
-			t.Fatalf("finished job page:\n%s", page.Body)
+		for _, path := range []string{res.Location(), res.Location() + "?follow=1"} {
+			page = c.Get(path)
+			if strings.Contains(page.Body, `http-equiv="refresh"`) || !strings.Contains(page.Body, `data-status="done"`) ||
+				!strings.Contains(page.Body, `data-done="2"`) || strings.Contains(page.Body, `id="bulk-cancel"`) ||
+				strings.Contains(page.Body, `id="bulk-follow"`) || strings.Contains(page.Body, `id="bulk-unfollow"`) {
+				t.Fatalf("finished job page %s:\n%s", path, page.Body)
+			}
 		}
 		for _, u := range []*models.User{cast.bob, cast.carol} {
 			if got := reload(t, env, u); got.Type != models.TypeBanned || got.BanReason != "spam <b>wave</b>" {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models"
+	"github.com/webmin/webmin/models/modelstest"
 )
 
 // The people of the gate's site; "admin" is the superadmin, so that every
@@ -76,6 +77,12 @@ var qualityPages = []qualityPage{
 		Fill: [][2]string{{"#f-login", "no_such_account"}, {"#f-password", "not the password"}}, Submit: `form[action="/login"] button[type=submit]`},
 	{Name: "login-locked", Path: "/login", As: visitors, Status: 429,
 		Fill: [][2]string{{"#f-login", "locked_out"}, {"#f-password", "not the password"}}, Submit: `form[action="/login"] button[type=submit]`},
+	// Half signed in: the password of an account with two-factor on was
+	// right, and the second step asks for its code (then, sent empty, says so).
+	{Name: "login-2fa", Path: "/login", As: visitors,
+		Fill: [][2]string{{"#f-login", "two_factor"}, {"#f-password", apptest.Password}}, Submit: `form[action="/login"] button[type=submit]`},
+	{Name: "login-2fa-errors", Path: "/login/2fa", As: visitors, Status: 422,
+		Fill: [][2]string{{"#f-code", ""}}, Submit: `#second-factor-form button[type=submit]`},
 	{Name: "register", Path: "/register", As: visitors},
 	{Name: "register-errors", Path: "/register", As: visitors, Status: 422,
 		Fill: [][2]string{{"#f-username", "member"}, {"#f-email", "member@example.com"}, {"#f-password", "short"}}, Submit: `form[action="/register"] button[type=submit]`},
@@ -104,6 +111,8 @@ var qualityPages = []qualityPage{
 	{Name: "user-new", Path: "/admin/users/new", As: admins},
 	{Name: "users-bulk", Path: "/admin/users/bulk", As: staff},
 	{Name: "users-bulk-dry-run", Path: "/admin/users/bulk?action=ban&type=active&reason=spam", As: staff},
+	{Name: "users-bulk-running", Path: "/admin/users/bulk/{job-running}", As: admins},
+	{Name: "users-bulk-queued", Path: "/admin/users/bulk/{job-queued}", As: admins},
 	{Name: "user-new-errors", Path: "/admin/users/new", As: admins, Status: 422,
 		Fill: [][2]string{{"#f-username", "member"}, {"#f-email", "member@example.com"}, {"#f-password", "short"}}, Submit: `#new-user-form button[type=submit]`},
 	{Name: "online", Path: "/admin/online", As: admins},
@@ -182,6 +191,8 @@ func qualitySite(t *testing.T) (*site, map[string]string) {
 	banned := s.User("banned_member", 1)
 	deleted := s.User("deleted_member", 1)
 	s.User("locked_out", 1)
+	s.User("two_factor", 1)
+	s.TurnOnMFA("two_factor")
 	by := models.Actor{User: root, Meta: models.Meta{IP: "192.0.2.1"}}
 	if _, err := s.Users.Block(ctx, by, banned.ID, "Spam in every thread"); err != nil {
 		t.Fatal(err)
@@ -190,6 +201,25 @@ func qualitySite(t *testing.T) (*site, map[string]string) {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Users.CreateAPIKey(ctx, by, "Nightly export"); err != nil {
+		t.Fatal(err)
+	}
+	// Two bulk jobs that stay on their pages as they are (the gates' site
+	// runs no bulk worker): one queued, one running, its first batch of 5
+	// done by a second instance whose lease on it holds.
+	active := models.Filter{Type: "active"}
+	for i := range 3 {
+		s.User(fmt.Sprintf("spam_signup_%d", i+1), 1)
+	}
+	queued, err := s.Users.StartBulk(ctx, by, models.BulkRequest{Filter: models.Filter{Search: "spam_signup"}, Action: models.BulkBan, Reason: "A wave of spam sign-ups"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, err := s.Users.StartBulk(ctx, by, models.BulkRequest{Filter: active, Action: models.BulkRevokeSessions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := models.NewService(s.DB, models.Options{Argon2: modelstest.FastArgon2, Now: s.Clock.Now, BulkBatch: 5})
+	if _, err := worker.StepBulk(ctx, running.ID); err != nil {
 		t.Fatal(err)
 	}
 	// locked_out is locked for the browsers' address (a lock holds per
@@ -206,6 +236,7 @@ func qualitySite(t *testing.T) (*site, map[string]string) {
 	return s, map[string]string{
 		"{member}": fmt.Sprint(member.ID), "{banned}": fmt.Sprint(banned.ID), "{deleted}": fmt.Sprint(deleted.ID),
 		"{admin}": fmt.Sprint(root.ID), "{long}": long.Username,
+		"{job-running}": fmt.Sprint(running.ID), "{job-queued}": fmt.Sprint(queued.ID),
 	}
 }
 
@@ -263,6 +294,9 @@ func TestPageQuality(t *testing.T) {
 						b.checkView(m, shot, axeJS)
 						if p.Name == "users" && who == asAdmin {
 							b.checkUserRows(m)
+						}
+						if p.Name == "users-bulk-dry-run" {
+							b.checkSampleNames(m)
 						}
 					}
 				}
@@ -504,6 +538,27 @@ func (b *browser) checkUserRows(m viewMode) {
 	}
 	if last := rows[firstScreenUserRows-1]; last.Bottom > float64(m.Height) {
 		b.t.Errorf("%s: row %d of the users list ends at y=%g, below the first screen (%dpx)", m.Name, firstScreenUserRows, last.Bottom, m.Height)
+	}
+}
+
+// checkSampleNames holds a bulk dry run's sample to showing each username
+// whole (the gates' names are at most 30 characters): it once borrowed
+// the users list's columns without their widths and cut names to about
+// four letters.
+func (b *browser) checkSampleNames(m viewMode) {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	cut, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tr.bulk-sample-row a"))
+	  .filter(a => a.scrollWidth > a.clientWidth + 1 || a.getBoundingClientRect().right > innerWidth).map(a => a.textContent)`))
+	if err != nil {
+		b.fail("measure the sample's names: %v", err)
+	}
+	if n := b.count("tr.bulk-sample-row"); n == 0 {
+		b.t.Errorf("%s: the dry run shows no sample", m.Name)
+	}
+	if len(cut) > 0 {
+		b.t.Errorf("%s: the dry run's sample cuts these usernames: %v", m.Name, cut)
 	}
 }
 

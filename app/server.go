@@ -105,7 +105,8 @@ func NewServer(cfg Config, users *models.Service, log *slog.Logger) (*Server, er
 	h.OAuthCookies = handlers.NewOAuthCookies(deriveKey(secret, "oauth-hash"), deriveKey(secret, "oauth-block"))
 	h.AfterRegister = h.SendConfirmation
 	users.OnBulkConfirmation(func(id int64, by models.Actor) {
-		mail.Send(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
+		// A bulk job's goroutine: it waits for room rather than lose mail.
+		mail.SendWait(models.MailRequest{Kind: models.MailConfirm, UserID: id, By: by})
 	})
 	h.ChangeEmail = h.ChangeSettingsByMail
 	fcfg := fiber.Config{

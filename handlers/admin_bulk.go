@@ -17,7 +17,8 @@ const (
 	tplAdminBulkJobs = "admin/bulk_jobs"
 )
 
-// bulkRefreshSeconds is how often a running job's page reloads itself.
+// bulkRefreshSeconds is how often a job's page reloads itself while
+// someone follows it (?follow=1).
 const bulkRefreshSeconds = 2
 
 // parseBulk reads a bulk request through get (the query string of the
@@ -95,13 +96,9 @@ func (h *Handler) bulkPage(c *fiber.Ctx, r models.BulkRequest, errs map[string]s
 	if preview == nil {
 		status = fiber.StatusUnprocessableEntity
 	} else {
-		rows, err := h.userRowsHTML(preview.Sample, me.IsAdmin())
-		if err != nil {
-			return err
-		}
 		data["Preview"] = preview
 		data["Skips"] = models.SkipList(preview.Skipped)
-		data["SampleHTML"] = rows
+		data["Sample"] = h.userRows(preview.Sample)
 		data["ShowEmail"] = me.IsAdmin()
 	}
 	return h.render(c, tplAdminBulk, Page{Title: "Bulk action: " + r.Action.Label(), Status: status, Data: data})
@@ -139,8 +136,11 @@ func (h *Handler) StartBulkJob(c *fiber.Ctx) error {
 
 func bulkJobURL(id int64) string { return "/admin/users/bulk/" + strconv.FormatInt(id, 10) }
 
-// ShowBulkJob is a job's progress; the page reloads itself while the job
-// runs (no script needed).
+// ShowBulkJob is a job's progress. With ?follow=1 (the page's "Follow
+// the progress" link) the page reloads itself while the job runs, with no
+// script; it doesn't unasked, because a page that reloads on its own
+// moves a screen reader's or a keyboard's place (WCAG 2.2.1), and the
+// page offers "Stop reloading" while it does.
 func (h *Handler) ShowBulkJob(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
@@ -150,8 +150,9 @@ func (h *Handler) ShowBulkJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	follow := c.Query("follow") == "1" && !j.Finished()
 	refresh := 0
-	if !j.Finished() {
+	if follow {
 		refresh = bulkRefreshSeconds
 	}
 	return h.render(c, tplAdminBulkJob, Page{Title: "Bulk job #" + strconv.FormatInt(j.ID, 10), Data: fiber.Map{
@@ -159,7 +160,10 @@ func (h *Handler) ShowBulkJob(c *fiber.Ctx) error {
 		"Job":     j,
 		"Filter":  describeFilter(j.Filter()),
 		"Skips":   models.SkipList(j.Skipped),
+		"Follow":  follow,
 		"Refresh": refresh,
+		"Every":   bulkRefreshSeconds,
+		"URL":     bulkJobURL(j.ID),
 	}})
 }
 

@@ -87,6 +87,7 @@ func (h *Handler) ListEvents(c *fiber.Ctx) error {
 	return h.render(c, tplAdminEvents, Page{Title: "Audit log", Status: status, Data: fiber.Map{
 		"Section":   "events",
 		"Result":    res,
+		"Window":    windowNote(res, "/admin/events", q, ""),
 		"Form":      form,
 		"Query":     q,
 		"Actions":   models.EventActions,

@@ -98,6 +98,7 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 		"ErrorList":   errorList(errs),
 		"Sort":        sortLinks(q, f.Sort),
 		"TypeTabs":    typeTabs(q, f.Type),
+		"Window":      windowNote(res, "/admin/users", q, f.Sort),
 		"ShowEmail":   me.IsAdmin(),
 		"Types":       typeOptions,
 		"Roles":       models.Roles,
@@ -154,6 +155,39 @@ func filterQuery(f models.Filter) url.Values {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	return q
+}
+
+// windowNote is what the console says in place of a page beyond the
+// browse window (models.BrowseWindow): which pages aren't listed, and the
+// link to the same filter sorted the other way, whose first pages are
+// this order's last ones (nil when the page is listed).
+func windowNote[T any](res models.Page[T], path string, q url.Values, sort string) fiber.Map {
+	if !res.Beyond {
+		return nil
+	}
+	from, to := res.Unlisted()
+	note := fiber.Map{"From": from, "To": to, "Window": models.BrowseWindow, "AtLeast": res.AtLeast}
+	if sort != "" && !res.AtLeast {
+		v := url.Values{}
+		for k, vals := range q {
+			v[k] = vals
+		}
+		if rev := flipSort(sort); rev == consoleSort {
+			v.Del("sort")
+		} else {
+			v.Set("sort", rev)
+		}
+		note["ReverseURL"] = pageURL(path, v, 1)
+	}
+	return note
+}
+
+// flipSort is a sort key in the other direction.
+func flipSort(sort string) string {
+	if strings.HasPrefix(sort, "-") {
+		return sort[1:]
+	}
+	return "-" + sort
 }
 
 // sortLinks gives each sortable column the link that sorts by it (the

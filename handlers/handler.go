@@ -10,9 +10,11 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -137,7 +139,8 @@ func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
 	for k, v := range p.Data {
 		data[k] = v
 	}
-	nav, err := h.fragment("partials/nav", navKey(Me(c), data["Section"].(string), data["CSRF"]), data)
+	navK := navKey(Me(c), data["Section"].(string), data["CSRF"])
+	nav, err := h.fragment("partials/nav", navK, data)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +154,19 @@ func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if key := shellKey(navK, data); key != "" && h.keepsDrawn() {
+		// The layout around the page is kept too: drawn once with a mark
+		// where the page goes, and cut there.
+		data["Content"] = contentMark
+		shell, err := h.fragment("layouts/main", key, data)
+		if err != nil {
+			return nil, err
+		}
+		if before, after, ok := strings.Cut(string(shell), string(contentMark)); ok {
+			body := make([]byte, 0, len(before)+len(content)+len(after))
+			return append(append(append(body, before...), content...), after...), nil
+		}
+	}
 	data["Content"] = content
 	out := bufPool.Get().(*bytes.Buffer)
 	out.Reset()
@@ -161,6 +177,25 @@ func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
 	// A copy: Send keeps the slice until the response is written, and out
 	// goes back to the pool for another request when draw returns.
 	return bytes.Clone(out.Bytes()), nil
+}
+
+// contentMark stands for the page in a kept layout: a comment no page
+// draws (it ends in a number chosen at start).
+var contentMark = template.HTML(fmt.Sprintf("<!--webmin:content:%d-->", rand.Uint64())) //nolint:gosec // not a secret, only unlikely
+
+// shellKey names what layouts/main shows around a page: the nav bar (by
+// its key), the title and the refresh, with the site's name and version
+// constant for the process. Pages with flashes are drawn whole ("").
+// layouts/main may read only these fields (views/README.md).
+func shellKey(navKey string, data fiber.Map) string {
+	if navKey == "" {
+		return ""
+	}
+	if f, _ := data["Flashes"].([]Flash); len(f) > 0 {
+		return ""
+	}
+	title, _ := data["Title"].(string)
+	return navKey + "\x00" + title + "\x00" + fmt.Sprint(data["Refresh"])
 }
 
 // execute runs the named template. Templates read once (embedded) are

@@ -228,6 +228,9 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 		// shortSearchIDs+1), and beyond that many the console says "more
 		// than" instead of counting a million accounts.
 		return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
+			if err := s.planShortSearch(ctx, &f); err != nil {
+				return Page[User]{}, err
+			}
 			ids, err := cached(ctx, s, where+"|ids", func() ([]int64, error) { return s.matchingIDs(ctx, f) })
 			if err != nil {
 				return Page[User]{}, err
@@ -249,11 +252,7 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 		if err != nil {
 			return Page[User]{}, err
 		}
-		items := []User{}
-		q := s.db.NewSelect().Model(&items)
-		s.applyFilter(q, f)
-		err = q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit)).Scan(ctx)
-		return pageOf(items, total[0], total[1] == 1, f), err
+		return s.searchPage(ctx, f, total[0], total[1] == 1)
 	})
 }
 

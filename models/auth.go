@@ -209,7 +209,7 @@ func (s *Service) ChangePassword(ctx context.Context, by Actor, current, next st
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	if err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", u.ID).
 			Set("password_hash = ?", hash).
 			Set("session_version = session_version + 1").
@@ -236,7 +236,7 @@ func (s *Service) ResetPassword(ctx context.Context, m Meta, id int64, next stri
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	if err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id).
 			Set("password_hash = ?", hash).
 			Set("session_version = session_version + 1").

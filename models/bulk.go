@@ -188,10 +188,6 @@ type BulkPreview struct {
 // SkippedTotal is how many accounts would be left alone.
 func (p *BulkPreview) SkippedTotal() int { return p.Matched - p.Eligible }
 
-// bulkChooseRange is how many ids one statement choosing a job's
-// accounts covers.
-const bulkChooseRange = 100_000
-
 // BulkSampleSize is how many accounts a dry run shows.
 const BulkSampleSize = 10
 
@@ -221,7 +217,8 @@ type BulkJob struct {
 	Total           int            `bun:"total"` // accounts it will change, counted when it started
 	Done            int            `bun:"done"`
 	Skipped         map[string]int `bun:"skipped,type:text"`
-	MaxID           int64          `bun:"max_id"` // the newest account when it started
+	MaxID           int64          `bun:"max_id"`    // the newest account when it started
+	ChosenID        int64          `bun:"chosen_id"` // accounts up to this id are chosen (bulk_job_items)
 	CursorID        int64          `bun:"cursor_id"`
 	CancelRequested bool           `bun:"cancel_requested"`
 	LeaseUntil      *time.Time     `bun:"lease_until"`
@@ -455,35 +452,13 @@ func (s *Service) StartBulk(ctx context.Context, by Actor, r BulkRequest) (*Bulk
 	if j.Matched, j.Total, j.Skipped, err = s.bulkCounts(ctx, by, def, j, r.Filter); err != nil {
 		return nil, err
 	}
+	// The accounts it will change are chosen by the worker (chooseBulk),
+	// not here: at a million accounts that takes seconds.
+	if j.Total == 0 {
+		j.Status, j.FinishedAt, j.CursorID, j.ChosenID = JobDone, &now, j.MaxID, j.MaxID
+	}
 	err = inTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewInsert().Model(j).Returning("id").Exec(ctx); err != nil {
-			return err
-		}
-		// The accounts it will change, chosen now by queries that the
-		// database plans for the filter (a range of ids each, so that no
-		// one statement runs long); the batches read them by key.
-		expr, args := bulkSkipExpr(by, def, j, now)
-		j.Total = 0
-		for lo := int64(0); lo < j.MaxID; lo += bulkChooseRange {
-			sel := tx.NewSelect().Model((*User)(nil)).ColumnExpr("?", j.ID).Column("u.id").
-				Where("u.id > ? AND u.id <= ?", lo, min(lo+bulkChooseRange, j.MaxID)).Where("("+expr+") = ''", args...)
-			s.applyFilter(sel, r.Filter)
-			res, err := tx.NewRaw("INSERT INTO bulk_job_items (job_id, user_id) ?", bun.Safe(sel.String())).Exec(ctx)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			j.Total += int(n)
-		}
-		q := tx.NewUpdate().Model(j).Column("total").WherePK()
-		if j.Total == 0 {
-			j.Status, j.FinishedAt, j.CursorID = JobDone, &now, j.MaxID
-			q.Column("status", "finished_at", "cursor_id")
-		}
-		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, by, EvBulk, nil, j.describe())
@@ -493,6 +468,41 @@ func (s *Service) StartBulk(ctx context.Context, by Actor, r BulkRequest) (*Bulk
 	}
 	s.wakeBulk()
 	return j, nil
+}
+
+// chooseBulk is a job's step before its batches: it puts the accounts of
+// the next range of ids that match the filter and may be changed into
+// bulk_job_items, by a query the database plans for the filter, in one
+// short transaction that holds the job's lease (a range a step, so that
+// no statement holds the database for long). The batches then read them
+// by key, however the filter's matches are spread over the table.
+func (s *Service) chooseBulk(ctx context.Context, by Actor, def bulkDef, j *BulkJob, now time.Time) error {
+	err := inTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		hi := min(j.ChosenID+s.opts.BulkChooseRange, j.MaxID)
+		res, err := tx.NewUpdate().Model((*BulkJob)(nil)).
+			Where("id = ? AND chosen_id = ? AND status IN (?) AND NOT cancel_requested", j.ID, j.ChosenID, bun.In([]string{JobQueued, JobRunning})).
+			Set("status = ?", JobRunning).Set("lease_until = ?", now.Add(s.opts.BulkLease)).Set("updated_at = ?", now).
+			Set("chosen_id = ?", hi).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errLeaseLost
+		}
+		expr, args := bulkSkipExpr(by, def, j, now)
+		sel := tx.NewSelect().Model((*User)(nil)).ColumnExpr("?", j.ID).Column("u.id").
+			Where("u.id > ? AND u.id <= ?", j.ChosenID, hi).Where("("+expr+") = ''", args...)
+		s.applyFilter(sel, j.Filter())
+		if _, err := tx.NewRaw("INSERT INTO bulk_job_items (job_id, user_id) ?", bun.Safe(sel.String())).Exec(ctx); err != nil {
+			return err
+		}
+		j.ChosenID, j.Status = hi, JobRunning
+		return nil
+	})
+	if err == nil {
+		s.holding(j.ID, true)
+	}
+	return err
 }
 
 // describe is the job's event detail.
@@ -671,6 +681,17 @@ func (s *Service) StepBulk(ctx context.Context, id int64) (bool, error) {
 	}
 	if j.Level != nil && !CanGrant(by.User, *j.Level) {
 		return false, s.finishBulk(ctx, j, JobFailed, "its author may no longer grant this level")
+	}
+
+	if j.ChosenID < j.MaxID {
+		if err := s.chooseBulk(ctx, by, def, j, now); err != nil {
+			if errors.Is(err, errLeaseLost) {
+				return false, nil
+			}
+			s.log.ErrorContext(ctx, "bulk job: choosing its accounts", "job", j.ID, "err", err)
+			return false, err
+		}
+		return true, nil
 	}
 
 	type row struct {

@@ -148,7 +148,7 @@ type seedResult struct {
 // in one transaction, and returns how many accounts went in.
 func (s *Service) seedBatch(ctx context.Context, g *seeder, job seedJob) (int, error) {
 	var inserted int
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if IsPostgres(tx) {
 			// Demo data: not waiting for each batch's WAL flush is safe.
 			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {

@@ -24,7 +24,8 @@ type EventFilter struct {
 // embedded. Filtered by action alone (or not at all), the total comes from
 // event_counts, kept by the database, and the page is read from the nearer
 // end of the log; other filters count up to shortSearchIDs and say "at
-// least" beyond (Page.AtLeast).
+// least" beyond (Page.AtLeast). Pages beyond the browse window are not
+// read (Page.Beyond, see BrowseWindow).
 func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error) {
 	f.normalize()
 	items := []Event{}
@@ -35,6 +36,12 @@ func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error
 	offset, limit, desc := (f.Page-1)*f.Limit, f.Limit, true
 	if exact && offset >= total {
 		return Page[Event]{Items: items, Total: total, Page: f.Page, Limit: f.Limit}, nil
+	}
+	if beyondWindow(offset, total, exact) {
+		// The middle of 800,000 events: a walk of 400,000 index entries.
+		// The log is read from its newest and oldest BrowseWindow events;
+		// a date range or an action narrows it.
+		return beyond[Event](total, atLeast, f.Page, f.Limit), nil
 	}
 	if exact && offset > total/2 {
 		desc = false

@@ -44,3 +44,21 @@ func PageSQL(ctx context.Context, s *Service, f Filter) (string, error) {
 	q, _ := s.pageQuery(&items, f, countMatching(cells, f), cells)
 	return q.String(), nil
 }
+
+// SetBrowseWindow changes how many rows of an order a list pages through
+// from each end, and returns a func that puts it back.
+func SetBrowseWindow(n int) func() {
+	old := BrowseWindow
+	BrowseWindow = n
+	return func() { BrowseWindow = old }
+}
+
+// SetGramCommon changes the share of a sample at which a short search
+// counts as common on SQLite (0: never, so every short search goes
+// through the search index's trigrams), and returns a func that puts it
+// back.
+func SetGramCommon(n int) func() {
+	old := gramCommon
+	gramCommon = n
+	return func() { gramCommon = old }
+}

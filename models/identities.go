@@ -199,7 +199,7 @@ func (s *Service) SignUpWithIdentity(ctx context.Context, m Meta, p ProviderProf
 		typ = TypeInactive
 	}
 	var u *User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := s.identityBySubject(ctx, tx, p.Provider, p.Subject); err == nil {
 			return &ConflictError{Field: "identity", Message: "This " + p.ProviderName + " account is already linked to an account here."}
 		} else if !errors.Is(err, ErrIdentityUnknown) {
@@ -253,7 +253,7 @@ func (s *Service) LinkIdentity(ctx context.Context, by Actor, p ProviderProfile)
 		return nil, err
 	}
 	var out *Identity
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, by.User.ID)
 		if err != nil {
 			return err
@@ -320,7 +320,7 @@ func (s *Service) Identities(ctx context.Context, by Actor, userID int64) ([]Ide
 // itself, or an admin on an account below their own level. The last way to
 // sign in (no password, passkey or other identity) is never removed.
 func (s *Service) UnlinkIdentity(ctx context.Context, by Actor, userID, identityID int64) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, userID)
 		if err != nil {
 			return err

@@ -18,8 +18,61 @@ type Page[T any] struct {
 	// AtLeast says Total is a lower bound: the console stops counting the
 	// matches of a one- or two-character search there (see ConsoleList).
 	AtLeast bool
-	Page    int
-	Limit   int
+	// Beyond says the page lies outside the browse window: more than
+	// BrowseWindow rows from the start of its order and, when the total is
+	// exact, from its end. No rows are read for it; the last rows of an
+	// order are the first of the reversed order (see BrowseWindow).
+	Beyond bool
+	Page   int
+	Limit  int
+}
+
+// BrowseWindow is how many rows of any order a list pages through from
+// each end, as search engines bound their result windows (Elasticsearch's
+// max_result_window, GitHub's 1,000 results): a page starts at most this
+// many rows from the start of its order, or (when the total is exact) ends
+// at most this many from its end, which is read backwards. Every such page
+// is an index walk of at most BrowseWindow entries, whatever the filter
+// and sort; the pages in between are reached by sorting the other way or
+// by narrowing the filter. It matches shortSearchIDs, the count at which
+// searches stop counting.
+var BrowseWindow = 5000
+
+// beyondWindow says whether the page at offset (of total rows; exact says
+// whether that total is exact) lies outside the browse window.
+func beyondWindow(offset, total int, exact bool) bool {
+	if offset < BrowseWindow {
+		return false
+	}
+	return !exact || total-offset > BrowseWindow
+}
+
+// WindowNote says why a page beyond the browse window is not listed and
+// how to reach its rows: the reversed sort (of sort, a Filter.Sort) when
+// the total is exact, a narrower filter either way.
+func WindowNote(atLeast bool, sort string) string {
+	n := formatThousands(BrowseWindow)
+	if atLeast {
+		return "Only the first " + n + " matches are listed: narrow the search or the filter."
+	}
+	if sort == "" {
+		sort = "created_at"
+	}
+	return "Only the first and the last " + n + " of an order are listed: sort the other way (sort=" + flipSort(sort) + ") or narrow the filter."
+}
+
+// formatThousands writes n with commas (5,000).
+func formatThousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// beyond is the answer for a page outside the browse window.
+func beyond[T any](total int, atLeast bool, page, limit int) Page[T] {
+	return Page[T]{Items: []T{}, Total: total, AtLeast: atLeast, Beyond: true, Page: page, Limit: limit}
 }
 
 // TotalPages is the number of pages (at least 1).
@@ -32,6 +85,21 @@ func (p Page[T]) TotalPages() int {
 
 // HasNext reports whether a page follows.
 func (p Page[T]) HasNext() bool { return p.Page < p.TotalPages() }
+
+// Unlisted is the range of pages beyond the browse window, for saying so
+// under the list: from the first page past BrowseWindow rows to the last
+// page more than BrowseWindow rows from the end (0 when the total is a
+// lower bound: every page past the first ones).
+func (p Page[T]) Unlisted() (from, to int) {
+	if p.Limit <= 0 {
+		return 0, 0
+	}
+	from = (BrowseWindow+p.Limit-1)/p.Limit + 1
+	if !p.AtLeast {
+		to = (p.Total - BrowseWindow + p.Limit - 1) / p.Limit
+	}
+	return from, to
+}
 
 // HasPrev reports whether a page comes before.
 func (p Page[T]) HasPrev() bool { return p.Page > 1 }
@@ -63,7 +131,16 @@ type Filter struct {
 	CreatedBefore time.Time
 	// NotDeleted leaves deleted accounts out (what members may list).
 	NotDeleted bool
+
+	// grams is set by planShortSearch (SQLite) for a one- or
+	// two-character search: the FTS5 query of the trigrams that start with
+	// it (gramsNone: there are none), or "" to scan.
+	grams string
 }
+
+// gramsNone stands for a short search whose characters start no trigram
+// of the search index: nothing matches.
+const gramsNone = "\x00none"
 
 // Types maps the filter's type words to account types.
 var Types = map[string]int{"active": TypeActive, "blocked": TypeBanned, "inactive": TypeInactive, "deleted": TypeDeleted}
@@ -143,6 +220,9 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 			return Page[User]{}, err
 		}
 		total := countMatching(cells, f)
+		if beyondWindow((f.Page-1)*f.Limit, total, true) {
+			return beyond[User](total, false, f.Page, f.Limit), nil
+		}
 		items, err := s.listPage(ctx, f, total, cells)
 		if err != nil {
 			return Page[User]{}, err
@@ -150,20 +230,36 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 		return pageOf(items, total, false, f), nil
 	}
 	if utf8.RuneCountInString(f.Search) < 3 && f.Search != "" {
+		if err := s.planShortSearch(ctx, &f); err != nil {
+			return Page[User]{}, err
+		}
 		ids, err := s.matchingIDs(ctx, f)
 		if err != nil {
 			return Page[User]{}, err
 		}
 		return s.listUnindexed(ctx, ids, f, false)
 	}
-	items := []User{}
-	q := s.db.NewSelect().Model(&items)
-	s.applyFilter(q, f)
-	if err := q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64((f.Page - 1) * f.Limit)).Scan(ctx); err != nil {
-		return Page[User]{}, err
-	}
 	total, atLeast, err := s.countCapped(ctx, f)
 	if err != nil {
+		return Page[User]{}, err
+	}
+	return s.searchPage(ctx, f, total, atLeast)
+}
+
+// searchPage reads page f.Page of a search or date range whose matches
+// were counted up to shortSearchIDs (total; atLeast when there are more).
+func (s *Service) searchPage(ctx context.Context, f Filter, total int, atLeast bool) (Page[User], error) {
+	offset := (f.Page - 1) * f.Limit
+	if beyondWindow(offset, total, !atLeast) {
+		return beyond[User](total, atLeast, f.Page, f.Limit), nil
+	}
+	items := []User{}
+	if offset >= total && !atLeast {
+		return pageOf(items, total, atLeast, f), nil
+	}
+	q := s.db.NewSelect().Model(&items)
+	s.applyFilter(q, f)
+	if err := q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset)).Scan(ctx); err != nil {
 		return Page[User]{}, err
 	}
 	return pageOf(items, total, atLeast, f), nil
@@ -285,12 +381,9 @@ func (s *Service) applyFilterFor(q *bun.SelectQuery, f Filter, cells map[cell]in
 	}
 	if countMatching(cells, f)*10 < all {
 		s.applyFilter(q, f)
-		if strings.HasPrefix(order, "lower(") {
-			// No index holds both the filter and lower(username): walking
-			// the username index (which carries type, level and group)
-			// beats reading each match's row to sort them.
-			return order
-		}
+		// users_type_level_idx holds the username too (migration
+		// 20261201000102): sorting by it reads the matches from the index
+		// alone, like the other keys.
 		return unindexedOrder(order)
 	}
 	if t, ok := Types[f.Type]; ok {
@@ -345,6 +438,9 @@ func (s *Service) matchingIDs(ctx context.Context, f Filter) ([]int64, error) {
 func (s *Service) listUnindexed(ctx context.Context, ids []int64, f Filter, exact bool) (Page[User], error) {
 	page := Page[User]{Items: []User{}, Page: f.Page, Limit: f.Limit}
 	offset := (f.Page - 1) * f.Limit
+	if len(ids) > shortSearchIDs && !exact && beyondWindow(offset, shortSearchIDs, false) {
+		return beyond[User](shortSearchIDs, true, f.Page, f.Limit), nil
+	}
 	q := s.db.NewSelect().Model(&page.Items).OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset))
 	var err error
 	switch {
@@ -396,6 +492,12 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 	}
 	if f.Search != "" {
 		s.applySearch(q, f.Search, !f.NoEmailSearch)
+		switch {
+		case f.grams == gramsNone:
+			q.Where("1 = 0")
+		case f.grams != "":
+			q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", f.grams)
+		}
 	}
 }
 
@@ -407,8 +509,12 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
 	like := "%" + escapeLike(term) + "%"
 	if IsPostgres(s.db) && utf8.RuneCountInString(term) < 3 {
-		// Too short for the trigram indexes: a scan, where lower() LIKE
-		// costs about two thirds of ILIKE.
+		// Too short for the trigram indexes: the grams index
+		// (users_grams_idx) finds the accounts whose username, e-mail or
+		// name hold the term, and lower() LIKE checks the columns asked
+		// for. The planner walks the sort order instead when the gram is
+		// common (its statistics come from ANALYZE).
+		q.Where(pgGrams+" @> ARRAY[lower(?)]::text[]", term)
 		if withEmail {
 			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.email) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like, like)
 		} else {
@@ -453,6 +559,76 @@ func (s *Service) searchOnly(f Filter) (string, bool) {
 		return "", false
 	}
 	return ftsPhrase(f.Search, !f.NoEmailSearch), true
+}
+
+// pgGrams is the expression of users_grams_idx (PostgreSQL): the one- and
+// two-character grams of the lower-cased username, e-mail and name.
+const pgGrams = `webmin_grams(lower(u.username) || chr(31) || lower(coalesce(u.email, '')) || chr(31) || lower(u.name))`
+
+// Short searches on SQLite (planShortSearch).
+var (
+	// gramSample is how many accounts planShortSearch reads to tell a
+	// common term from a rare one.
+	gramSample = 2000
+	// gramCommon is the share of the sample (1 in gramCommon) at or above
+	// which a term counts as common: a scan finds shortSearchIDs matches
+	// within 10 × shortSearchIDs accounts, and a walk of the sort order
+	// finds a page within a few hundred.
+	gramCommon = 10
+	// gramTerms is the most trigrams planShortSearch matches at once.
+	gramTerms = 3000
+)
+
+// planShortSearch chooses how SQLite answers a one- or two-character
+// search (f.grams). A common term (one account in gramCommon of a sample
+// or more) is scanned for: matches come soon, in any order. A rarer one is
+// looked up in the search index: every occurrence of a short string
+// starts a trigram there (migration 20261201000101 ends each column with
+// two U+001F), so the accounts holding it are those matching any trigram
+// of users_fts_vocab that starts with it. LIKE then checks each.
+func (s *Service) planShortSearch(ctx context.Context, f *Filter) error {
+	f.grams = ""
+	n := utf8.RuneCountInString(f.Search)
+	if IsPostgres(s.db) || n == 0 || n >= 3 {
+		return nil
+	}
+	sample := s.db.NewSelect().Model((*User)(nil)).Column("u.username", "u.email", "u.name").Limit(int64(gramSample))
+	probe := s.db.NewSelect().TableExpr("(?) AS u", sample).ColumnExpr("count(*)")
+	s.applySearch(probe, f.Search, !f.NoEmailSearch)
+	var hits int
+	if err := probe.Scan(ctx, &hits); err != nil {
+		return err
+	}
+	if hits*gramCommon >= gramSample {
+		return nil
+	}
+	lo := strings.ToLower(f.Search)
+	var terms []string
+	if err := s.db.NewSelect().TableExpr("users_fts_vocab").Column("term").
+		Where("term >= ? AND term < ?", lo, lo+"\U0010FFFF").Limit(int64(gramTerms+1)).Scan(ctx, &terms); err != nil {
+		return err
+	}
+	switch {
+	case len(terms) > gramTerms:
+		return nil
+	case len(terms) == 0:
+		f.grams = gramsNone
+		return nil
+	}
+	var b strings.Builder
+	if f.NoEmailSearch {
+		b.WriteString("{username name} : ")
+	}
+	b.WriteString("(")
+	for i, t := range terms {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+	}
+	b.WriteString(")")
+	f.grams = b.String()
+	return nil
 }
 
 func escapeLike(s string) string {

@@ -258,7 +258,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, by Actor, code string) ([]str
 		return nil, denied("sign in first")
 	}
 	var codes []string
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, by.User.ID)
 		if err != nil {
 			return err
@@ -451,7 +451,7 @@ func (s *Service) DisableTOTP(ctx context.Context, by Actor, password, code stri
 		return fieldError("current_password", "The password is not right.")
 	}
 	wrongCode := false
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		method, err := s.checkCode(ctx, tx, u, code)
 		if err != nil {
 			return err
@@ -505,7 +505,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, by Actor, password strin
 		return nil, fieldError("recovery_password", "The password is not right.")
 	}
 	var codes []string
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if codes, err = s.newRecoveryCodes(ctx, tx, u.ID); err != nil {
 			return err
 		}

@@ -183,7 +183,7 @@ func (s *Service) FinishPasskey(ctx context.Context, by Actor, state []byte, nam
 	}
 	pk := &Passkey{UserID: by.User.ID, CredentialID: base64.RawURLEncoding.EncodeToString(cred.ID), Name: name,
 		Data: string(data), CreatedAt: s.now()}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(pk).Exec(ctx); err != nil {
 			return conflictOr(err)
 		}
@@ -231,7 +231,7 @@ func (s *Service) RemovePasskey(ctx context.Context, by Actor, id int64) error {
 	if by.User == nil {
 		return denied("sign in first")
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, by.User.ID)
 		if err != nil {
 			return err

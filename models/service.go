@@ -47,6 +47,9 @@ type Options struct {
 	// BulkBatch is how many accounts one batch of a bulk job changes, in
 	// one short transaction (500).
 	BulkBatch int
+	// BulkChooseRange is how many account ids one step choosing a bulk
+	// job's accounts covers (100,000).
+	BulkChooseRange int64
 	// BulkLease is how long an instance holds a bulk job between two
 	// batches before another instance may take it over (1 minute).
 	BulkLease time.Duration
@@ -109,6 +112,9 @@ func (o *Options) defaults() {
 	}
 	if o.BulkBatch <= 0 {
 		o.BulkBatch = 500
+	}
+	if o.BulkChooseRange <= 0 {
+		o.BulkChooseRange = 100_000
 	}
 	if o.BulkLease <= 0 {
 		o.BulkLease = time.Minute

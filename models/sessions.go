@@ -225,7 +225,7 @@ func (s *Service) RevokeSession(ctx context.Context, by Actor, userID, sessionID
 		return err
 	}
 	var hashes []string
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.runInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model((*Session)(nil)).Column("hash").
 			Where("id = ? AND user_id = ?", sessionID, userID).Scan(ctx, &hashes); err != nil {
 			return err

@@ -153,11 +153,17 @@ row() {
   printf '   %-90s first %8s ms  p50 %8s  p95 %8s  rows %4s  total %s\n' "$path" "$first" "${p50:--}" "${p95:--}" "$rows" "$total" >&2
 }
 
-# pages TOTAL: the middle and the last page for 50 a page ("" when one page).
+# pages TOTAL: the middle and the last page for 50 a page ("" when one
+# page), and, when the middle lies beyond the browse window (5,000 rows
+# from either end, models.BrowseWindow), the window's deepest page (100):
+# the middle answers at once that it isn't listed, page 100 is the longest
+# walk a list takes.
 pages() {
-  local total=${1%+} n
+  local total=${1%+} n mid
   n=$(( (total + 49) / 50 ))
-  [ "$n" -gt 1 ] && echo "$(( (n + 1) / 2 )) $n"
+  [ "$n" -gt 1 ] || return 0
+  mid=$(( (n + 1) / 2 ))
+  if [ "$mid" -gt 100 ]; then echo "100 $mid $n"; else echo "$mid $n"; fi
 }
 
 # list_matrix DB KIND PREFIX FILTERS...: every filter × sort × page.
@@ -209,6 +215,21 @@ for db in $DBS; do
   run() { env DATA_DIR="$work" DATABASE_URL="$dburl" SESSION_SECRET="$SECRET" LOG_LEVEL=error "$work/webmin" "$@"; }
   echo "== $db: migrating" >&2
   run migrate up >&2
+  # Planner statistics: PostgreSQL's index-only scans skip the table only
+  # for pages the visibility map marks all-visible (VACUUM sets it), and
+  # both planners choose between walking a sort index and sorting a
+  # filter's matches from them (docs/performance.md, "The matrix").
+  echo "== $db: planner statistics" >&2
+  case $db in
+    sqlite)
+      if command -v sqlite3 >/dev/null; then
+        sqlite3 "$SQLITE_FILE" 'PRAGMA analysis_limit = 1000; ANALYZE;'
+      else
+        echo "bench-matrix: no sqlite3, the statistics are the migrations' (ANALYZE)" >&2
+      fi
+      ;;
+    pg) psql -q "$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL")" -c 'VACUUM (ANALYZE) users' -c 'VACUUM (ANALYZE) events' >&2 ;;
+  esac
   printf '%s\n' "$PASSWORD" | run user create --username bench_admin --email bench_admin@example.com \
     --level 10 --password-stdin >/dev/null 2>&1 || true
 

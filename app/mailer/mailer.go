@@ -30,7 +30,8 @@ type Config struct {
 	Reload  bool        // re-read the templates for every message (VIEWS_DIR)
 	TLS     *tls.Config // optional TLS settings for the SMTP server (tests: a private CA)
 
-	PollEvery time.Duration // how often the queue looks for retries that came due (15s)
+	PollEvery  time.Duration // how often the queue looks for retries that came due (15s)
+	QueueLimit int           // requests held in memory at most (10,000)
 }
 
 // Retries: a failed delivery is tried again after each of these, then
@@ -48,6 +49,7 @@ type Mailer struct {
 	mu      sync.Mutex
 	queue   []item
 	wake    chan struct{}
+	room    chan struct{} // a request left the queue (SendWait)
 	running bool
 	stopped bool
 	cancel  context.CancelFunc
@@ -60,8 +62,9 @@ type item struct {
 	flushed chan struct{}
 }
 
-// maxQueue bounds the requests held in memory (the per-address and
-// per-account limits keep it far below).
+// maxQueue bounds the requests held in memory by default (the
+// per-address and per-account limits keep the pages' mail far below; a
+// bulk resend waits for room: SendWait).
 const maxQueue = 10000
 
 var kinds = []string{models.MailConfirm, models.MailReset, models.MailEmailChange, models.MailEmailChanged}
@@ -72,6 +75,9 @@ func New(cfg Config, users *models.Service, log *slog.Logger) (*Mailer, error) {
 	if cfg.PollEvery <= 0 {
 		cfg.PollEvery = 15 * time.Second
 	}
+	if cfg.QueueLimit <= 0 {
+		cfg.QueueLimit = maxQueue
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if _, err := mail.ParseAddress(cfg.From); err != nil {
 		return nil, fmt.Errorf("MAIL_FROM: %q is not an address such as \"Site <no-reply@example.com>\"", cfg.From)
@@ -80,7 +86,7 @@ func New(cfg Config, users *models.Service, log *slog.Logger) (*Mailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mailer{users: users, cfg: cfg, tpl: tpl, log: log, wake: make(chan struct{}, 1)}
+	m := &Mailer{users: users, cfg: cfg, tpl: tpl, log: log, wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
 	if cfg.SMTPURL != "" {
 		if m.smtp, err = parseSMTPURL(cfg.SMTPURL, cfg.TLS); err != nil {
 			return nil, err
@@ -106,18 +112,49 @@ func (m *Mailer) SMTPAddress() string {
 	return m.smtp.address()
 }
 
-// Send queues a request and returns at once.
+// Send queues a request and returns at once (a full or stopped queue
+// refuses it, with a log line).
 func (m *Mailer) Send(r models.MailRequest) {
+	if !m.enqueue(r) {
+		m.log.Error("mail queue refused a request", "kind", r.Kind, "stopped", m.isStopped())
+	}
+}
+
+// SendWait queues a request, waiting while the queue is full: for senders
+// of many messages (a bulk resend), which must lose none and may go at
+// the mail's pace. It reports false only when the mailer has stopped.
+func (m *Mailer) SendWait(r models.MailRequest) bool {
+	for !m.enqueue(r) {
+		if m.isStopped() {
+			m.log.Error("mail queue stopped: a request was not queued", "kind", r.Kind)
+			return false
+		}
+		select {
+		case <-m.room:
+		case <-time.After(100 * time.Millisecond): // Stop, or a missed wake-up
+		}
+	}
+	return true
+}
+
+// enqueue adds r when the queue has room and runs.
+func (m *Mailer) enqueue(r models.MailRequest) bool {
 	m.mu.Lock()
-	if m.stopped || len(m.queue) >= maxQueue {
+	if m.stopped || len(m.queue) >= m.cfg.QueueLimit {
 		m.mu.Unlock()
-		m.log.Error("mail queue refused a request", "kind", r.Kind, "stopped", m.stopped)
-		return
+		return false
 	}
 	m.queue = append(m.queue, item{req: r})
 	m.startLocked(context.Background())
 	m.mu.Unlock()
 	m.signal()
+	return true
+}
+
+func (m *Mailer) isStopped() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stopped
 }
 
 // Flush waits until every request queued before it was handled and every
@@ -196,6 +233,10 @@ func (m *Mailer) pop() (item, bool) {
 	it := m.queue[0]
 	m.queue[0] = item{}
 	m.queue = m.queue[1:]
+	select {
+	case m.room <- struct{}{}:
+	default:
+	}
 	return it, true
 }
 

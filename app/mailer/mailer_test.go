@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
@@ -192,6 +193,49 @@ func TestTemplatesReload(t *testing.T) {
 		fsys["mail/reset.txt"] = &fstest.MapFile{Data: []byte("Subject: New password for {{.Username}}\n\n{{.Link}}\n")}
 		if got := sendReset(t, m, users, "vic").Subject; got != "New password for vic" {
 			t.Errorf("after editing the template: subject %q", got)
+		}
+	})
+}
+
+// SendWait loses nothing when the queue is full: it waits for room. (A
+// queue of two behind a worker that renders and stores each message:
+// Send would refuse most of these.)
+func TestSendWaitWaitsForRoom(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		users := modelstest.Service(db, modelstest.NewClock())
+		m, err := mailer.New(mailer.Config{From: "Webmin <no-reply@webmin.test>", BaseURL: "https://webmin.test/",
+			Site: "Webmin", Views: views.FS, QueueLimit: 2}, users, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Stop(context.Background()) })
+		const n = 40
+		for i := range n {
+			name := fmt.Sprintf("waiter%02d", i)
+			u, err := users.Create(ctx, models.System, models.NewUser{Username: name, Email: name + "@example.com", Password: "password123"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !m.SendWait(models.MailRequest{Kind: models.MailReset, UserID: u.ID, By: models.System}) {
+				t.Fatal("SendWait refused a request of a running mailer")
+			}
+		}
+		if err := m.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p, err := users.Outbox(ctx, models.OutboxFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) != n {
+			t.Fatalf("%d messages in the outbox, want %d", len(p.Items), n)
+		}
+		if err := m.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if m.SendWait(models.MailRequest{Kind: models.MailReset, UserID: 1, By: models.System}) {
+			t.Fatal("a stopped mailer took a request")
 		}
 	})
 }

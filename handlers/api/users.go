@@ -36,6 +36,9 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if page.Beyond {
+		return &models.ValidationError{Fields: map[string]string{"page": models.WindowNote(page.AtLeast, f.Sort)}}
+	}
 	return list(c, page, func(u *models.User) User { return h.userFor(me, u) })
 }
 
