@@ -9,10 +9,6 @@ import (
 	"github.com/webmin/webmin/models"
 )
 
-// apiTypes lets the API's type filter take the seed's numbers as well as
-// the words of SPEC §2.
-var apiTypes = map[string]string{"1": "active", "2": "blocked", "3": "inactive", "4": "deleted", "banned": "blocked"}
-
 // ListUsers is GET /api/v1/users: the filter of SPEC §2 as query
 // parameters (type, level, role, search, sort, page, limit; limit 20 by
 // default, at most 100). Below staff, deleted accounts are left out; below
@@ -20,16 +16,13 @@ var apiTypes = map[string]string{"1": "active", "2": "blocked", "3": "inactive",
 func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	q := &apiQuery{c: c, errs: map[string]string{}}
 	f := models.Filter{
-		Type:   q.text("type"),
+		Type:   models.TypeWord(q.text("type")), // the seed's numbers too
 		Role:   q.text("role"),
 		Search: q.text("search"),
 		Sort:   q.text("sort"),
 		Group:  q.text("group"),
 		Page:   q.integer("page", 1, 1),
 		Limit:  q.integer("limit", defaultLimit, 1),
-	}
-	if w, ok := apiTypes[f.Type]; ok {
-		f.Type = w
 	}
 	if q.text("level") != "" {
 		l := q.integer("level", 0, 0)
