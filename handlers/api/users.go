@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 
@@ -15,19 +16,11 @@ import (
 // admin, e-mail addresses are, and the search doesn't look at them.
 func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	q := &apiQuery{c: c, errs: map[string]string{}}
-	f := models.Filter{
-		Type:   models.TypeWord(q.text("type")), // the seed's numbers too
-		Role:   q.text("role"),
-		Search: q.text("search"),
-		Sort:   q.text("sort"),
-		Group:  q.text("group"),
-		Page:   q.integer("page", 1, 1),
-		Limit:  q.integer("limit", defaultLimit, 1),
-	}
-	if q.text("level") != "" {
-		l := q.integer("level", 0, 0)
-		f.Level = &l
-	}
+	// The filter as the console, the bulk actions and the export read it.
+	f, errs := models.FilterFields{Type: q.text("type"), Role: q.text("role"), Level: q.text("level"), Search: q.text("search"),
+		Group: q.text("group"), CreatedFrom: q.text("created_from"), CreatedTo: q.text("created_to")}.Filter()
+	maps.Copy(q.errs, errs)
+	f.Sort, f.Page, f.Limit = q.text("sort"), q.integer("page", 1, 1), q.integer("limit", defaultLimit, 1)
 	if err := q.err(); err != nil {
 		return err
 	}
