@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -97,8 +98,25 @@ func (s *Service) Limiter(l Limit) *Limiter {
 	if l.Every <= 0 {
 		l.Every = 50 * time.Millisecond
 	}
-	return &Limiter{s: s, limit: l, window: l.Window.Milliseconds(), batch: int64(l.Batch),
+	lim := &Limiter{s: s, limit: l, window: l.Window.Milliseconds(), batch: int64(l.Batch),
 		entries: map[string]*limitEntry{}}
+	s.limitersMu.Lock()
+	s.limiters = append(s.limiters, lim)
+	s.limitersMu.Unlock()
+	return lim
+}
+
+// FlushLimiters settles every limiter's unsettled hits: before the
+// process stops, so that the hits it admitted count for the others.
+func (s *Service) FlushLimiters(ctx context.Context) error {
+	s.limitersMu.Lock()
+	all := slices.Clone(s.limiters)
+	s.limitersMu.Unlock()
+	var errs []error
+	for _, l := range all {
+		errs = append(errs, l.Flush(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // Limit is the limit l counts.

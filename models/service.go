@@ -156,6 +156,9 @@ type Service struct {
 	bulkHeld map[int64]bool
 
 	listeners listeners // notify.go
+
+	limitersMu sync.Mutex
+	limiters   []*Limiter // ratelimit.go: settled before stopping
 }
 
 // NewService returns the users service on db.
