@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models"
@@ -143,3 +144,43 @@ func TestAPIExportCSV(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// One filter means the same in the console's export and bulk dry run and
+// the API's: the seed's type numbers, a level, a date or a date-time
+// (models.FilterFields).
+func TestConsoleAndAPIReadOneFilter(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("admin", 9)
+		for _, name := range []string{"amy", "ben", "cal"} {
+			env.User(name, 1)
+		}
+		dan := env.User("dan", 1)
+		if _, err := env.Users.Block(context.Background(), models.System, dan.ID, "spam"); err != nil {
+			t.Fatal(err)
+		}
+		today := env.Clock.Now().UTC().Format(time.DateOnly)
+		for _, tc := range []struct {
+			query string
+			json  map[string]any
+			want  int
+		}{
+			{"type=1&level=1&created_to=" + today, map[string]any{"type": "1", "level": 1, "created_to": today}, 3},
+			{"type=banned", map[string]any{"type": "banned"}, 1},
+			{"created_from=2000-01-01T00:00:00Z&level=1", map[string]any{"created_from": "2000-01-01T00:00:00Z", "level": 1}, 4},
+		} {
+			admin := env.SignedIn("admin")
+			console := readCSV(t, admin.Get("/admin/users/export.csv?columns=username&"+tc.query))
+			api := readCSV(t, admin.API("GET", "/api/v1/users/export.csv?columns=username&"+tc.query, env.APIKey("admin"), nil))
+			if len(console)-1 != tc.want || fmt.Sprint(console) != fmt.Sprint(api) {
+				t.Errorf("%s: console %q, API %q; want %d rows", tc.query, console, api, tc.want)
+			}
+			dry := oneOf(t, admin.API("POST", "/api/v1/users/bulk", env.APIKey("admin"), map[string]any{"action": "unban", "filter": tc.json}), http.StatusOK)
+			if fmt.Sprint(dry["matched"]) != fmt.Sprint(tc.want) {
+				t.Errorf("%s: API bulk dry run matched %v, want %d", tc.query, dry["matched"], tc.want)
+			}
+			if page := admin.Get("/admin/users/bulk?action=unban&" + tc.query); page.StatusCode != 200 {
+				t.Errorf("%s: console bulk dry run %d", tc.query, page.StatusCode)
+			}
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webmin/webmin/app"
 	"github.com/webmin/webmin/app/apptest"
@@ -686,5 +687,36 @@ func TestAPIActionsNameTheirKeyInTheAuditLog(t *testing.T) {
 			t.Fatalf("a ban from the console: %+v", evs.Items)
 		}
 		wantContains(t, env.SignedIn("admin").Get(fmt.Sprint("/admin/users/", bob.ID)), "via API key "+prefix)
+	})
+}
+
+// The list's sign-up date range, as the console, the bulk actions and
+// the export read it: a day (created_to takes the whole day) or an RFC
+// 3339 time; anything else is a 422 naming the field.
+func TestAPIListUsersByCreationDate(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		env.User("admin", 9)
+		env.User("early", 1)
+		first := env.Clock.Now()
+		env.Clock.Advance(72 * time.Hour)
+		env.User("late", 1)
+		later := env.Clock.Now()
+		key := env.APIKey("admin")
+		c := env.Client()
+		day := func(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+		for q, want := range map[string]string{
+			"created_from=" + day(later):                                        "late",
+			"created_to=" + day(first):                                          "admin,early",
+			"created_from=" + day(first) + "&created_to=" + day(later):          "admin,early,late",
+			"created_from=" + later.UTC().Add(time.Second).Format(time.RFC3339): "",
+			"created_to=" + later.UTC().Format(time.RFC3339):                    "admin,early",
+		} {
+			if got := usernames(listOf(t, c.API("GET", "/api/v1/users?sort=username&"+q, key, nil))); got != want {
+				t.Errorf("%s: %q, want %q", q, got, want)
+			}
+		}
+		for q, field := range map[string]string{"created_from=yesterday": "created_from", "created_to=2026-13-01": "created_to"} {
+			wantAPIError(t, c.API("GET", "/api/v1/users?"+q, key, nil), http.StatusUnprocessableEntity, field)
+		}
 	})
 }

@@ -45,7 +45,9 @@ type CLI struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	Getenv func(string) string
+	// LookupEnv reads the environment (os.LookupEnv): a variable set
+	// empty is not one left unset (SITE_PREFIX).
+	LookupEnv func(string) (string, bool)
 }
 
 // usageError is a bad command line: the message and the usage, exit code 2.
@@ -83,7 +85,7 @@ func (cli CLI) run(ctx context.Context) error {
 		fmt.Fprint(cli.Stdout, usage)
 		return nil
 	}
-	cfg, err := LoadConfig(cli.Getenv)
+	cfg, err := LoadConfig(cli.LookupEnv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/webmin/webmin/app"
+	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models"
 	"github.com/webmin/webmin/models/modelstest"
 )
@@ -21,7 +22,7 @@ func runCLI(env map[string]string, stdin string, args ...string) (int, string, s
 	var out, errOut bytes.Buffer
 	code := app.Main(app.CLI{
 		Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
-		Getenv: func(k string) string { return env[k] },
+		LookupEnv: apptest.Lookup(env),
 	})
 	return code, out.String(), errOut.String()
 }
@@ -140,9 +141,7 @@ func TestServeStopsGracefully(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
 	dir := t.TempDir()
-	cfg, err := app.LoadConfig(func(k string) string {
-		return map[string]string{"PORT": strconv.Itoa(port), "DATA_DIR": dir, "LOG_LEVEL": "error"}[k]
-	})
+	cfg, err := app.LoadConfig(apptest.Lookup(map[string]string{"PORT": strconv.Itoa(port), "DATA_DIR": dir, "LOG_LEVEL": "error"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type Config struct {
 	APIRateLimit   int           // API_RATE_LIMIT (300): requests per minute per API key
 	Require2FA     int           // REQUIRE_2FA_LEVEL (0 = unset): accounts at or above it set up two-factor before using the console
 	SiteDir        string        // SITE_DIR (./site): the site's Lua scripts and their views; absent means none
-	SitePrefix     string        // SITE_PREFIX (/site): where script routes are mounted; "/" mounts them at the root
+	SitePrefix     string        // SITE_PREFIX (/site when unset): where script routes are mounted; "" (set empty) or "/" mounts them at the root
 	SiteTimeout    time.Duration // SITE_TIMEOUT (100ms): the time limit of one script call
 	// ShutdownDrain (SHUTDOWN_DRAIN, 5s) is how long the server goes on
 	// serving after SIGTERM while /readyz already answers 503, so that a
@@ -61,8 +61,11 @@ const (
 )
 
 // LoadConfig reads the configuration from the environment, with defaults.
-// getenv is os.Getenv in production and a map in tests.
-func LoadConfig(getenv func(string) string) (Config, error) {
+// lookup is os.LookupEnv in production and a map in tests: it tells a
+// variable set empty from one not set, which SITE_PREFIX needs (empty is
+// the root, unset is /site).
+func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
+	getenv := func(k string) string { v, _ := lookup(k); return v }
 	c := Config{
 		Port:          3000,
 		DatabaseURL:   getenv("DATABASE_URL"),
@@ -79,7 +82,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DefaultLevel:  1,
 		APIRateLimit:  300,
 		SiteDir:       or(getenv("SITE_DIR"), "site"),
-		SitePrefix:    or(getenv("SITE_PREFIX"), "/site"),
+		SitePrefix:    "/site",
 		SiteTimeout:   100 * time.Millisecond,
 		ShutdownDrain: 5 * time.Second,
 	}
@@ -151,11 +154,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.SiteTimeout = d
 	}
+	if v, set := lookup("SITE_PREFIX"); set {
+		c.SitePrefix = v
+	}
 	c.SitePrefix = "/" + strings.Trim(c.SitePrefix, "/")
 	if c.SitePrefix == "/" {
 		c.SitePrefix = "" // the root: script routes go before the built-in pages
 	} else if strings.ContainsAny(c.SitePrefix, ":*+? ") || site.Reserved(c.SitePrefix) {
-		errs = append(errs, fmt.Errorf("SITE_PREFIX: %q must be a plain path outside %s (or / for the root)",
+		errs = append(errs, fmt.Errorf("SITE_PREFIX: %q must be a plain path outside %s (or empty, or /, for the root)",
 			getenv("SITE_PREFIX"), strings.Join(site.ReservedPaths, ", ")))
 	}
 	if v := getenv("SHUTDOWN_DRAIN"); v != "" {

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 
+	"github.com/webmin/webmin/handlers"
 	"github.com/webmin/webmin/handlers/api"
 	"github.com/webmin/webmin/models"
 )
@@ -30,14 +30,12 @@ func (s *Server) routes() {
 	// CSRF, JSON errors (a.Errors). Each key acts as its creator; the
 	// service applies that account's permissions. Rate limited per key;
 	// anything else under /api/v1 is a JSON 404 that never reaches the
-	// page middleware below. The limiters keep their counts in the
-	// database (Storage), so that every instance counts against the same
-	// limits.
+	// page middleware below. The limits are counted in the database
+	// (models.Limiter), so that every instance counts against the same
+	// ones; the API's settles a busy key in batches (docs/throttling.md).
 	a := s.API
-	apiLimiter := limiter.New(limiter.Config{
-		Max: s.Config.APIRateLimit, Expiration: time.Minute, KeyGenerator: api.Client, LimitReached: a.TooManyRequests,
-		Storage: s.Users.LimiterStore("api"),
-	})
+	apiLimiter := handlers.Limited(s.Users.Limiter(models.Limit{Name: "api", Max: s.Config.APIRateLimit, Window: time.Minute}),
+		api.Client, a.TooManyRequests, false)
 	// Apps: a personal token for a login and password (no key; the
 	// service counts failed sign-ins per account and address, as for
 	// /login), and signing out with it.
@@ -91,10 +89,8 @@ func (s *Server) routes() {
 	// account and address and per address, shared by every instance
 	// (docs/throttling.md). This one counts accounts made per address;
 	// the service counts refused registrations.
-	signups := limiter.New(limiter.Config{
-		Max: 10, Expiration: time.Hour, SkipFailedRequests: true, LimitReached: h.TooManyRequests,
-		Storage: s.Users.LimiterStore("signup"),
-	})
+	signups := handlers.Limited(s.Users.Limiter(models.Limit{Name: "signup", Max: 10, Window: time.Hour, Batch: 1}),
+		nil, h.TooManyRequests, true)
 
 	// Site scripts (SITE_DIR/*.lua): their routes under SITE_PREFIX, with
 	// the page middleware above. At the root (SITE_PREFIX=/) they come
@@ -155,8 +151,8 @@ func (s *Server) routes() {
 	// E-mail flows: confirmation, password reset. The forms that send
 	// mail are limited per address here and per account by the mail queue.
 	mailRequests := func(name string) fiber.Handler {
-		return limiter.New(limiter.Config{Max: 5, Expiration: 15 * time.Minute, LimitReached: h.MailLimited,
-			Storage: s.Users.LimiterStore(name)})
+		return handlers.Limited(s.Users.Limiter(models.Limit{Name: name, Max: 5, Window: 15 * time.Minute, Batch: 1}),
+			nil, h.MailLimited, false)
 	}
 	app.Get("/confirm/sent", h.ShowConfirmSent) // before /confirm/:token
 	app.Get("/confirm/:token", h.Confirm)

@@ -297,6 +297,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if err := srv.Users.FlushLimiters(stopCtx); err != nil { // hits the other instances haven't seen
+		log.Warn("rate limits", "err", err)
+	}
 	if err := srv.Site.Close(stopCtx); err != nil { // hooks under way may queue mail
 		log.Warn("site hooks", "err", err)
 	}

@@ -369,23 +369,13 @@ func TestAPIResetsTwoFactor(t *testing.T) {
 
 func TestRequire2FALevelSetting(t *testing.T) {
 	for v, want := range map[string]int{"": 0, "1": 1, "8": 8, "10": 10} {
-		cfg, err := app.LoadConfig(func(k string) string {
-			if k == "REQUIRE_2FA_LEVEL" {
-				return v
-			}
-			return ""
-		})
+		cfg, err := app.LoadConfig(apptest.Lookup(map[string]string{"REQUIRE_2FA_LEVEL": v}))
 		if err != nil || cfg.Require2FA != want {
 			t.Errorf("REQUIRE_2FA_LEVEL=%q: %d, %v; want %d", v, cfg.Require2FA, err, want)
 		}
 	}
 	for _, bad := range []string{"0", "11", "-1", "admin", "8.5"} {
-		_, err := app.LoadConfig(func(k string) string {
-			if k == "REQUIRE_2FA_LEVEL" {
-				return bad
-			}
-			return ""
-		})
+		_, err := app.LoadConfig(apptest.Lookup(map[string]string{"REQUIRE_2FA_LEVEL": bad}))
 		if err == nil || !strings.Contains(err.Error(), "REQUIRE_2FA_LEVEL") {
 			t.Errorf("REQUIRE_2FA_LEVEL=%q accepted (%v)", bad, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/webmin/webmin/app"
+	"github.com/webmin/webmin/app/apptest"
 	"github.com/webmin/webmin/models/modelstest"
 )
 
@@ -44,7 +45,7 @@ func TestShutdownDrains(t *testing.T) {
 				"PORT": strconv.Itoa(port), "DATA_DIR": dir, "DATABASE_URL": dsn, "SHUTDOWN_DRAIN": "1500ms",
 				"SESSION_SECRET": "test-secret-test-secret-test-secret-0123456789",
 			}
-			cfg, err := app.LoadConfig(func(k string) string { return env[k] })
+			cfg, err := app.LoadConfig(apptest.Lookup(env))
 			if err != nil {
 				t.Fatal(err)
 			}

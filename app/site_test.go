@@ -520,12 +520,14 @@ func TestSiteRegistrationClosed(t *testing.T) {
 	}, siteAt("testdata/site-sandbox", "/site"), func(c *app.Config) { c.Registration = app.RegistrationClosed })
 }
 
-// A script that doesn't compile, or that declares a reserved route at the
-// root, stops the start with its file and line.
+// A script that doesn't compile, that declares a reserved route at the
+// root, or a pattern Fiber would read inside a segment, stops the start
+// with its file and line.
 func TestSiteLoadErrors(t *testing.T) {
 	for _, tc := range []struct{ dir, prefix, want string }{
 		{"testdata/site-broken", "/site", "testdata/site-broken/broken.lua:2: syntax error near '='"},
 		{"testdata/site-reserved", "", `testdata/site-reserved/admin.lua:1: app:get("/admin/takeover"): scripts can't take over /admin/takeover`},
+		{"testdata/site-pattern", "/site", `testdata/site-pattern/pattern.lua:2: app:get("/flights/:from-:to"): a parameter takes a whole segment`},
 	} {
 		cfg := testConfig(t)
 		cfg.SiteDir, cfg.SitePrefix = tc.dir, tc.prefix
@@ -542,19 +544,54 @@ func TestSiteLoadErrors(t *testing.T) {
 }
 
 func testConfig(t *testing.T) app.Config {
-	cfg, err := app.LoadConfig(func(k string) string {
-		switch k {
-		case "DATA_DIR":
-			return t.TempDir()
-		case "SESSION_SECRET":
-			return "test-secret-test-secret-test-secret-0123456789"
-		}
-		return ""
-	})
+	cfg, err := app.LoadConfig(apptest.Lookup(map[string]string{
+		"DATA_DIR":       t.TempDir(),
+		"SESSION_SECRET": "test-secret-test-secret-test-secret-0123456789",
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// SITE_PREFIX set empty, or to /, is the root; unset is /site; a
+// reserved or patterned prefix stops the start.
+func TestSitePrefixSetting(t *testing.T) {
+	load := func(env map[string]string) (app.Config, error) {
+		env["DATA_DIR"] = t.TempDir()
+		return app.LoadConfig(apptest.Lookup(env))
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "/site"},
+		{map[string]string{"SITE_PREFIX": ""}, ""},
+		{map[string]string{"SITE_PREFIX": "/"}, ""},
+		{map[string]string{"SITE_PREFIX": "pages/"}, "/pages"},
+	} {
+		cfg, err := load(tc.env)
+		if err != nil || cfg.SitePrefix != tc.want {
+			t.Errorf("SITE_PREFIX %v: %q, %v; want %q", tc.env, cfg.SitePrefix, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"/admin", "/api/x", "/:name", " "} {
+		if _, err := load(map[string]string{"SITE_PREFIX": bad}); err == nil || !strings.Contains(err.Error(), "SITE_PREFIX") {
+			t.Errorf("SITE_PREFIX=%q accepted (%v)", bad, err)
+		}
+	}
+	// Read from an environment where it is set empty, the scripts answer at the root.
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		if res := env.Client().Get("/"); !strings.Contains(res.Body, `id="site-online"`) {
+			t.Errorf("SITE_PREFIX empty: / is not the script's page: %s", res.Text())
+		}
+	}, func(c *app.Config) {
+		loaded, err := load(map[string]string{"SITE_PREFIX": "", "SITE_DIR": "testdata/site-seed000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SiteDir, c.SitePrefix, c.SiteTimeout = loaded.SiteDir, loaded.SitePrefix, time.Second
+	})
 }
 
 // With SITE_PREFIX at the root, a script route takes over a built-in page

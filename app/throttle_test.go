@@ -179,7 +179,57 @@ func TestTwoServersShareCounters(t *testing.T) {
 		oneOf(t, two.Client().API("GET", "/api/v1/users/me", key, nil), http.StatusOK)
 		oneOf(t, one.Client().API("GET", "/api/v1/users/me", key, nil), http.StatusOK)
 		wantAPIError(t, two.Client().API("GET", "/api/v1/users/me", key, nil), http.StatusTooManyRequests, "")
+
+		// At the same instant too: twenty requests with another key, ten
+		// on each server at once, and exactly three get through (a limit
+		// this small is settled on every hit, models.Limiter).
+		other := one.APIKey("admin")
+		if got := concurrently(20, func(i int) int {
+			env := one
+			if i%2 == 1 {
+				env = two
+			}
+			return env.Client().API("GET", "/api/v1/users/me", other, nil).StatusCode
+		}); got[http.StatusOK] != 3 || got[http.StatusTooManyRequests] != 17 {
+			t.Errorf("twenty requests at once on two servers: %v, want 3 × 200 and 17 × 429", got)
+		}
+
+		// Sign-ups per address (10 an hour, successes only), sixteen at
+		// once from one address over both servers: exactly ten accounts.
+		if got := concurrently(16, func(i int) int {
+			env := one
+			if i%2 == 1 {
+				env = two
+			}
+			c := clientAt(env, "198.51.100.120")
+			return c.Post("/register", url.Values{"username": {"burst" + strconv.Itoa(i)},
+				"email": {"burst" + strconv.Itoa(i) + "@example.com"}, "password": {"long enough password"}}).StatusCode
+		}); got[http.StatusSeeOther] != 10 || got[http.StatusTooManyRequests] != 6 {
+			t.Errorf("sixteen sign-ups at once on two servers: %v, want 10 × 303 and 6 × 429", got)
+		}
 	}, func(cfg *app.Config) { cfg.APIRateLimit = 3 })
+}
+
+// concurrently runs n calls of fn at once and counts the statuses they return.
+func concurrently(n int, fn func(i int) int) map[int]int {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	got := map[int]int{}
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			status := fn(i)
+			mu.Lock()
+			got[status]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return got
 }
 
 // Wrong two-factor codes are counted with wrong passwords, per account and

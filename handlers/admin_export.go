@@ -3,6 +3,7 @@ package handlers
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -25,9 +26,10 @@ func filterFields(f models.Filter) map[string][]string {
 	return q
 }
 
-// exportColumnsParam reads the columns asked for: columns=a,b or
-// columns=a&columns=b (the form's checkboxes).
-func exportColumnsParam(c *fiber.Ctx) []string {
+// ExportColumnsParam reads the columns asked for: columns=a,b or
+// columns=a&columns=b (the form's checkboxes); the API's export reads them
+// the same way.
+func ExportColumnsParam(c *fiber.Ctx) []string {
 	var out []string
 	for _, v := range c.Context().QueryArgs().PeekMulti("columns") {
 		for _, name := range strings.Split(string(v), ",") {
@@ -39,33 +41,38 @@ func exportColumnsParam(c *fiber.Ctx) []string {
 	return out
 }
 
-// ExportUsers is GET /admin/users/export.csv (and the API's
-// /api/v1/users/export.csv): every account of the list's filter as CSV,
-// with the columns asked for. Everything is checked before the first
-// byte; then the rows are streamed as they are read, in constant memory.
+// ExportUsers is GET /admin/users/export.csv: every account of the list's
+// filter as CSV, with the columns asked for. Everything is checked before
+// the first byte; then the rows are streamed as they are read, in
+// constant memory (SendExport).
 func (h *Handler) ExportUsers(c *fiber.Ctx) error {
 	me := Me(c)
 	f, errs := consoleFilter(c.Query, me)
 	if len(errs) > 0 {
 		return &models.ValidationError{Fields: errs}
 	}
-	e, err := h.Users.PlanExport(me, f, exportColumnsParam(c))
+	e, err := h.Users.PlanExport(me, f, ExportColumnsParam(c))
 	if err != nil {
 		return err
 	}
-	name := "users-" + time.Now().UTC().Format("2006-01-02") + ".csv"
+	SendExport(c, h.Users, e, h.Log, requestID(c))
+	return nil
+}
+
+// SendExport answers a planned export as a CSV download, streamed after
+// the handler returns (so without c), in batches; the console's and the
+// API's exports both end here. A failure after the first byte can't
+// change the status any more: the download ends short and it is logged.
+func SendExport(c *fiber.Ctx, users *models.Service, e *models.Export, log *slog.Logger, reqID string) {
+	name := "users-" + time.Now().UTC().Format(time.DateOnly) + ".csv"
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	log, reqID := h.Log, requestID(c)
-	// The writer runs after this handler returns, without c.
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), models.ExportTimeout)
 		defer cancel()
-		if n, err := h.Users.WriteCSV(ctx, e, w); err != nil {
-			// Too late for an error status: the download ends short.
+		if n, err := users.WriteCSV(ctx, e, w); err != nil {
 			log.Warn("CSV export stopped", "rows", n, "err", err, "request_id", reqID)
 		}
 	})
-	return nil
 }

@@ -117,30 +117,9 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 // fields), with a message for each value it can't read. The bulk forms
 // and the CSV export take the list's filter this way too.
 func consoleFilter(get func(key string, def ...string) string, me *models.User) (models.Filter, map[string]string) {
-	f := models.Filter{
-		Type:          get("type"),
-		Role:          get("role"),
-		Search:        get("search"),
-		Group:         strings.TrimSpace(get("group")),
-		NoEmailSearch: !me.IsAdmin(),
-	}
-	errs := map[string]string{}
-	if v := strings.TrimSpace(get("level")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			f.Level = &n
-		} else {
-			errs["level"] = "Level is a number from 0 to 10."
-		}
-	}
-	var err error
-	if f.CreatedFrom, err = parseDay(get("created_from")); err != nil {
-		errs["created_from"] = "Use a date like 2026-01-31."
-	}
-	if f.CreatedBefore, err = parseDay(get("created_to")); err != nil {
-		errs["created_to"] = "Use a date like 2026-01-31."
-	} else if !f.CreatedBefore.IsZero() {
-		f.CreatedBefore = f.CreatedBefore.AddDate(0, 0, 1) // the form's date is inclusive
-	}
+	f, errs := models.FilterFields{Type: get("type"), Role: get("role"), Level: get("level"), Search: get("search"),
+		Group: get("group"), CreatedFrom: get("created_from"), CreatedTo: get("created_to")}.Filter()
+	f.NoEmailSearch = !me.IsAdmin()
 	return f, errs
 }
 

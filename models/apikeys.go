@@ -381,24 +381,27 @@ func (s *Service) RevokeAPIKey(ctx context.Context, by Actor, id int64) (*APIKey
 	if n, _ := res.RowsAffected(); n == 1 {
 		_ = s.record(ctx, s.db, by, EvAPIKeyRevoke, &k.CreatedBy, k.Prefix+" "+k.Name)
 	}
+	// Every instance drops the key from memory (this one did at the
+	// write, through the change hook).
+	if err := s.Announce(ctx, TopicAPIKeys); err != nil {
+		s.log.WarnContext(ctx, "change signal: announcing a revoked key", "key", k.Prefix, "err", err)
+	}
 	return s.APIKey(ctx, id)
 }
 
-// AuthenticateAPIKey finds the account a bearer key acts as. The account
-// is read afresh, so a creator who was banned, deleted or demoted since
-// the key was made is refused or has their current, lower permissions.
-// A refused key is an *APIKeyError. last_used_at is written at most once
-// per APIKeyTouchEvery.
+// AuthenticateAPIKey finds the account a bearer key acts as. The key's
+// row and its account come from memory when they can (apikeycache.go,
+// accountcache.go), both emptied by the change signal: a key revoked, or
+// an account banned, deleted or demoted since, is refused or has its
+// current, lower permissions at once on this instance, and on the others
+// as soon as the signal reaches them. A refused key is an *APIKeyError.
+// last_used_at is written at most once per APIKeyTouchEvery.
 func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*User, *APIKey, error) {
 	prefix, secret, ok := parseAPIKey(key)
 	if !ok {
 		return nil, nil, errUnknownAPIKey
 	}
-	k := new(APIKey)
-	err := s.db.NewSelect().Model(k).Relation("Creator").Where("k.prefix = ?", prefix).Limit(1).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, errUnknownAPIKey
-	}
+	k, err := s.apiKeyByPrefix(ctx, prefix)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -411,9 +414,12 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*
 	if k.Expired(s.now()) {
 		return nil, nil, &APIKeyError{Reason: "the API key has expired"}
 	}
-	u := k.Creator
-	if u == nil || u.ID == 0 {
+	u, err := s.Get(ctx, k.CreatedBy)
+	if errors.Is(err, ErrNotFound) {
 		return nil, nil, errUnknownAPIKey
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	switch u.Type {
 	case TypeActive:
@@ -424,9 +430,10 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*
 	default:
 		return nil, nil, &APIKeyError{Reason: "the account this API key acts as is not active"}
 	}
-	if now := s.now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= APIKeyTouchEvery {
+	k.Creator = u
+	if now := s.now(); (k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= APIKeyTouchEvery) && s.apiKeys.claimTouch(prefix, now) {
 		_, err := s.db.NewUpdate().Model((*APIKey)(nil)).Where("id = ?", k.ID).
-			Set("last_used_at = ?", now).Set("last_used_ip = ?", clip(m.IP, 64)).Exec(ctx)
+			Set("last_used_at = ?", now).Set("last_used_ip = ?", clip(m.IP, 64)).Exec(context.WithValue(ctx, apiKeyTouch{}, true))
 		if err != nil {
 			s.log.WarnContext(ctx, "api key last use not recorded", "key", k.Prefix, "err", err)
 		} else {

@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -318,4 +319,38 @@ func TestListAsHidesWhatTheViewerMayNotSee(t *testing.T) {
 			t.Fatal("CanSeeAccount")
 		}
 	})
+}
+
+// BenchmarkAuthenticateAPIKey is the key lookup of every API request on
+// each database: from memory (the key's row and its account), with the
+// last-use write due once a minute.
+//
+//	go test -bench AuthenticateAPIKey -run '^$' ./models
+func BenchmarkAuthenticateAPIKey(b *testing.B) {
+	for _, name := range modelstest.DBNames {
+		b.Run(name, func(b *testing.B) {
+			db := modelstest.Open(b, name)
+			svc := modelstest.Service(db, modelstest.NewClock())
+			ctx := context.Background()
+			u, err := svc.Create(ctx, models.System, models.NewUser{Username: "bench", Password: password, Level: models.LevelAdmin})
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, key, err := svc.CreateAPIKey(ctx, models.Actor{User: u}, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := models.Meta{IP: "192.0.2.1"}
+			b.Run("cached", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, _, err := svc.AuthenticateAPIKey(ctx, key, m); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+		})
+	}
 }

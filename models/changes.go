@@ -255,6 +255,7 @@ func (s *Service) publishAll(remote bool) {
 	s.publish(Change{Topic: TopicAccounts, Remote: remote})
 	s.publish(Change{Topic: TopicEvents, Remote: remote})
 	s.publish(Change{Topic: TopicSessions, Remote: remote})
+	s.publish(Change{Topic: TopicAPIKeys, Remote: remote})
 }
 
 // poll reads change_seq (SQLite) when due, at most once per
@@ -331,6 +332,11 @@ func (h changeHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 			return
 		case "events":
 			h.s.publish(Change{Topic: TopicEvents})
+			return
+		case "api_keys":
+			if ctx.Value(apiKeyTouch{}) == nil {
+				h.s.publish(Change{Topic: TopicAPIKeys})
+			}
 			return
 		case "sessions":
 			if e.Operation() == "DELETE" && e.Err == nil {

@@ -54,7 +54,7 @@ func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error
 		order = "e.created_at ASC, e.id ASC"
 	}
 	q := s.db.NewSelect().Model(&items).Relation("Actor").Relation("Target")
-	if offset < deferAfter {
+	if offset < deferAfter && limit == f.Limit { // a short last page: see pageQuery
 		s.filterEvents(q, f)
 		q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset))
 	} else {

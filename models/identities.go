@@ -331,20 +331,7 @@ func (s *Service) UnlinkIdentity(ctx context.Context, by Actor, userID, identity
 			}
 		}
 		id := new(Identity)
-		err = tx.NewSelect().Model(id).Where("id = ? AND user_id = ?", identityID, userID).Scan(ctx)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		} else if err != nil {
-			return err
-		}
-		w, err := s.waysInOf(ctx, tx, u)
-		if err != nil {
-			return err
-		}
-		if w.identities--; !w.any() {
-			return errLastWayIn()
-		}
-		if _, err := tx.NewDelete().Model((*Identity)(nil)).Where("id = ?", identityID).Exec(ctx); err != nil {
+		if err := s.removeWayIn(ctx, tx, u, id, identityID, func(w *waysIn) { w.identities-- }); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, by, EvIdentityUnlink, &userID, identityDetail(id.Provider, id.Email))
@@ -413,6 +400,9 @@ func (s *Service) freeUsername(ctx context.Context, db bun.IDB, candidates ...st
 				suffix = fmt.Sprint(r.Int64() + 1000)
 			}
 			name = truncateASCII(base, 30-len(suffix)) + suffix
+		}
+		if reservedUsername(name) {
+			continue
 		}
 		// Taken in any case, or by a look-alike (the skeleton's unique index).
 		taken, err := db.NewSelect().Model((*User)(nil)).

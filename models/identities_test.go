@@ -218,3 +218,29 @@ func TestLinkAndUnlinkIdentityRules(t *testing.T) {
 		}
 	})
 }
+
+// Names that are words of the routes beside /users/:id (bulk, export.csv,
+// new) are refused to new accounts and renames, and skipped when a
+// provider's name would make one (docs/api.md).
+func TestReservedUsernames(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		for _, name := range []string{"bulk", "Export.CSV", "new"} {
+			_, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: name, Email: "x@example.com", Password: password, Level: 1})
+			wantField(t, err, "username")
+		}
+		ann := e.user("ann", 1, models.TypeActive)
+		_, err := e.svc.Update(e.ctx, models.System, ann.ID, models.Patch{Username: ptr("export.csv")})
+		wantField(t, err, "username")
+		if _, err := e.svc.Update(e.ctx, models.System, ann.ID, models.Patch{Username: ptr("bulky")}); err != nil {
+			t.Fatalf("a name that only starts with a route word: %v", err)
+		}
+		p := profile("b1", "b@example.org", true)
+		p.Username = "bulk"
+		u, err := e.svc.SignUpWithIdentity(e.ctx, models.Meta{}, p, models.RegistrationOpen, "")
+		e.check(err)
+		if u.Username != "bulk2" {
+			t.Fatalf("a provider's name bulk became %q", u.Username)
+		}
+	})
+}

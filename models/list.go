@@ -34,8 +34,9 @@ type Page[T any] struct {
 // at most this many from its end, which is read backwards. Every such page
 // is an index walk of at most BrowseWindow entries, whatever the filter
 // and sort; the pages in between are reached by sorting the other way or
-// by narrowing the filter. It matches shortSearchIDs, the count at which
-// searches stop counting.
+// by narrowing the filter. Searches and date ranges, whose count stops
+// at shortSearchIDs (the pager's last page), page through their first
+// BrowseWindow matches.
 var BrowseWindow = 5000
 
 // beyondWindow says whether the page at offset (of total rows; exact says
@@ -141,6 +142,11 @@ type Filter struct {
 // gramsNone stands for a short search whose characters start no trigram
 // of the search index: nothing matches.
 const gramsNone = "\x00none"
+
+// gramsScan stands for a short search common enough to scan for
+// (planShortSearch): PostgreSQL then leaves the grams out, which it would
+// otherwise compute for every account its walk of the sort order reads.
+const gramsScan = "\x00scan"
 
 // Types maps the filter's type words to account types.
 var Types = map[string]int{"active": TypeActive, "blocked": TypeBanned, "inactive": TypeInactive, "deleted": TypeDeleted}
@@ -258,11 +264,58 @@ func (s *Service) searchPage(ctx context.Context, f Filter, total int, atLeast b
 		return pageOf(items, total, atLeast, f), nil
 	}
 	q := s.db.NewSelect().Model(&items)
-	s.applyFilter(q, f)
+	if err := s.searchFrom(ctx, q, &f, offset); err != nil {
+		return Page[User]{}, err
+	}
 	if err := q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset)).Scan(ctx); err != nil {
 		return Page[User]{}, err
 	}
 	return pageOf(items, total, atLeast, f), nil
+}
+
+// searchFrom adds f's filter to q, a page at offset of a search along
+// f's sort order. On PostgreSQL it first estimates, from the share of a
+// sample of gramSample accounts that match, what each way of reading the
+// page costs: walking the sort order's index reads about
+// (offset+limit)/share accounts; reading every match (through the trigram
+// or grams index) and sorting them reads share × all of them. The planner
+// misjudges it (LIKE's selectivity is a guess): it walked 60,000 accounts
+// for page 20 of "hnso" (1.5% of accounts), seconds. When reading every
+// match is cheaper, q reads from a subquery with LIMIT, which the planner
+// must plan apart (a fence); when walking is, a short search leaves the
+// grams index out.
+func (s *Service) searchFrom(ctx context.Context, q *bun.SelectQuery, f *Filter, offset int) error {
+	if !IsPostgres(s.db) || f.Search == "" {
+		s.applyFilter(q, *f)
+		return nil
+	}
+	sample := s.db.NewSelect().Model((*User)(nil)).Column("u.username", "u.email", "u.name").Limit(int64(gramSample))
+	probe := s.db.NewSelect().TableExpr("(?) AS u", sample).ColumnExpr("count(*)")
+	s.applySearch(probe, f.Search, !f.NoEmailSearch)
+	var hits int
+	if err := probe.Scan(ctx, &hits); err != nil {
+		return err
+	}
+	cells, err := s.cells(ctx)
+	if err != nil {
+		return err
+	}
+	all := 0
+	for _, n := range cells {
+		all += n
+	}
+	share := max(float64(hits), 0.5) / float64(gramSample)
+	if float64(offset+f.Limit)/share <= share*float64(all) {
+		if f.grams == "" && utf8.RuneCountInString(f.Search) < 3 {
+			f.grams = gramsScan
+		}
+		s.applyFilter(q, *f)
+		return nil
+	}
+	sub := s.db.NewSelect().Model((*User)(nil)).ColumnExpr("u.*")
+	s.applyFilter(sub, *f)
+	q.ModelTableExpr("(?) AS u", sub.Limit(1<<31-1))
+	return nil
 }
 
 // countable says whether the census alone counts what f selects.
@@ -338,7 +391,11 @@ func (s *Service) pageQuery(items *[]User, f Filter, total int, cells map[cell]i
 	}
 	order := orderBy(sort)
 	q = s.db.NewSelect().Model(items)
-	if offset < deferAfter {
+	// A short last page (LIMIT 1, read backwards) goes through its ids
+	// too: with statistics, SQLite may then read every account in another
+	// order and sort them (10 s at a million) instead of walking the sort
+	// index for one entry.
+	if offset < deferAfter && limit == f.Limit {
 		q.OrderExpr(s.applyFilterFor(q, f, cells, order)).Limit(int64(limit)).Offset(int64(offset))
 	} else {
 		ids := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
@@ -413,9 +470,15 @@ func unindexedOrder(order string) string {
 	return strings.Join(parts, ", ")
 }
 
-// shortSearchIDs is how many matches of a one- or two-character search
-// listUnindexed collects before it walks the sort order instead.
-var shortSearchIDs = 5000
+// shortSearchIDs is how many matches of a search or date range are
+// counted (beyond: "more than", Page.AtLeast; the pager then ends at page
+// shortSearchIDs/50), and how many matches of a one- or two-character
+// search listUnindexed collects before it walks the sort order instead.
+// 1,000, as GitHub's search lists 1,000 results: the pager's last page of
+// a broad search is found within about a thousand accounts read along the
+// sort order (no sort index holds the searched columns), where page 100 of
+// 5,000 took 200–800 ms at a million accounts.
+var shortSearchIDs = 1000
 
 // matchingIDs collects the ids of the accounts a search too short for the
 // search indexes (one or two characters) matches, up to shortSearchIDs+1,
@@ -455,8 +518,9 @@ func (s *Service) listUnindexed(ctx context.Context, ids []int64, f Filter, exac
 		n, err = q.ScanAndCount(ctx)
 		page.Total = int(n)
 	default:
-		s.applyFilter(q, f)
-		err = q.Scan(ctx)
+		if err = s.searchFrom(ctx, q, &f, offset); err == nil {
+			err = q.Scan(ctx)
+		}
 		page.Total, page.AtLeast = shortSearchIDs, true
 	}
 	if err != nil {
@@ -495,6 +559,9 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 		switch {
 		case f.grams == gramsNone:
 			q.Where("1 = 0")
+		case f.grams == gramsScan:
+		case IsPostgres(s.db) && utf8.RuneCountInString(f.Search) < 3:
+			q.Where(pgGrams+" @> ARRAY[lower(?)]::text[]", f.Search)
 		case f.grams != "":
 			q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", f.grams)
 		}
@@ -509,12 +576,10 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
 	like := "%" + escapeLike(term) + "%"
 	if IsPostgres(s.db) && utf8.RuneCountInString(term) < 3 {
-		// Too short for the trigram indexes: the grams index
-		// (users_grams_idx) finds the accounts whose username, e-mail or
-		// name hold the term, and lower() LIKE checks the columns asked
-		// for. The planner walks the sort order instead when the gram is
-		// common (its statistics come from ANALYZE).
-		q.Where(pgGrams+" @> ARRAY[lower(?)]::text[]", term)
+		// Too short for the trigram indexes: lower() LIKE, which costs
+		// about two thirds of ILIKE, with (applyFilter) the grams index
+		// (users_grams_idx) finding the accounts whose username, e-mail
+		// or name hold the term unless planShortSearch found it common.
 		if withEmail {
 			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.email) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like, like)
 		} else {
@@ -579,9 +644,10 @@ var (
 	gramTerms = 3000
 )
 
-// planShortSearch chooses how SQLite answers a one- or two-character
-// search (f.grams). A common term (one account in gramCommon of a sample
-// or more) is scanned for: matches come soon, in any order. A rarer one is
+// planShortSearch chooses how a one- or two-character search is answered
+// (f.grams). A common term (one account in gramCommon of a sample or more)
+// is scanned for: matches come soon, in any order. On PostgreSQL a rarer
+// one is found through users_grams_idx (applyFilter). On SQLite it is
 // looked up in the search index: every occurrence of a short string
 // starts a trigram there (migration 20261201000101 ends each column with
 // two U+001F), so the accounts holding it are those matching any trigram
@@ -589,7 +655,7 @@ var (
 func (s *Service) planShortSearch(ctx context.Context, f *Filter) error {
 	f.grams = ""
 	n := utf8.RuneCountInString(f.Search)
-	if IsPostgres(s.db) || n == 0 || n >= 3 {
+	if n == 0 || n >= 3 {
 		return nil
 	}
 	sample := s.db.NewSelect().Model((*User)(nil)).Column("u.username", "u.email", "u.name").Limit(int64(gramSample))
@@ -600,7 +666,13 @@ func (s *Service) planShortSearch(ctx context.Context, f *Filter) error {
 		return err
 	}
 	if hits*gramCommon >= gramSample {
+		if IsPostgres(s.db) {
+			f.grams = gramsScan
+		}
 		return nil
+	}
+	if IsPostgres(s.db) {
+		return nil // the grams index (applyFilter)
 	}
 	lo := strings.ToLower(f.Search)
 	var terms []string

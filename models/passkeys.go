@@ -237,20 +237,7 @@ func (s *Service) RemovePasskey(ctx context.Context, by Actor, id int64) error {
 			return err
 		}
 		pk := new(Passkey)
-		err = tx.NewSelect().Model(pk).Where("pk.id = ? AND pk.user_id = ?", id, u.ID).Limit(1).Scan(ctx)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		} else if err != nil {
-			return err
-		}
-		w, err := s.waysInOf(ctx, tx, u)
-		if err != nil {
-			return err
-		}
-		if w.passkeys--; !w.any() {
-			return errLastWayIn()
-		}
-		if _, err := tx.NewDelete().Model((*Passkey)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+		if err := s.removeWayIn(ctx, tx, u, pk, id, func(w *waysIn) { w.passkeys-- }); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, by, EvPasskeyRemove, &pk.UserID, pk.Name)

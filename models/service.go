@@ -141,6 +141,7 @@ type Service struct {
 
 	rp       atomic.Pointer[webauthn.WebAuthn] // passkeys.go: the relying party, set by ConfigurePasskeys
 	accounts *accountCache                     // accountcache.go
+	apiKeys  apiKeyCache                       // apikeycache.go
 
 	statsMu  sync.Mutex
 	stats    *Stats
@@ -155,6 +156,9 @@ type Service struct {
 	bulkHeld map[int64]bool
 
 	listeners listeners // notify.go
+
+	limitersMu sync.Mutex
+	limiters   []*Limiter // ratelimit.go: settled before stopping
 }
 
 // NewService returns the users service on db.
@@ -177,6 +181,8 @@ func NewService(db *bun.DB, opts Options) *Service {
 			s.dropFigures(ch.Topic)
 		case TopicEvents:
 			s.dropFigures(ch.Topic)
+		case TopicAPIKeys:
+			s.apiKeys.flush()
 		case TopicSessions: // this process forgets its own deletions at once
 			if ch.Remote {
 				s.ForgetCachedSessions()

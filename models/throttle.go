@@ -289,7 +289,7 @@ func (s *Service) countSignupFailure(ctx context.Context, ip string) {
 	}
 }
 
-// PruneCounters deletes expired failure counters and rate-limit entries.
+// PruneCounters deletes expired failure counters and request-limit counters.
 func (s *Service) PruneCounters(ctx context.Context) (int64, error) {
 	now := millis(s.opts.Now())
 	res, err := s.db.NewDelete().Model((*counter)(nil)).Where("expires_at <= ?", now).Exec(ctx)
@@ -297,8 +297,7 @@ func (s *Service) PruneCounters(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
-	// The limiter middleware runs on the wall clock, not the service's.
-	res, err = s.db.NewDelete().Table("rate_limits").Where("expires_at > 0 AND expires_at <= ?", time.Now().UnixMilli()).Exec(ctx)
+	res, err = s.db.NewDelete().Table("rate_counters").Where("expires_at <= ?", now).Exec(ctx)
 	if err != nil {
 		return n, err
 	}

@@ -5,15 +5,14 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/webmin/webmin/models"
 	"github.com/webmin/webmin/models/modelstest"
 )
 
 // BenchmarkThrottle measures what the shared counters cost a request on
-// each database: a limited request (the limiter middleware's Get and Set
-// of one rate_limits row), the check before a guess, and a counted failure.
+// each database: the check before a guess, and a counted failure (request
+// limits: BenchmarkLimiter).
 //
 //	go test -bench Throttle -run '^$' ./models
 func BenchmarkThrottle(b *testing.B) {
@@ -22,22 +21,6 @@ func BenchmarkThrottle(b *testing.B) {
 			db := modelstest.Open(b, name)
 			svc := models.NewService(db, models.Options{Argon2: modelstest.FastArgon2})
 			ctx := context.Background()
-			store := svc.LimiterStore("bench")
-			value := make([]byte, 16)
-			b.Run("limited request", func(b *testing.B) {
-				var n atomic.Int64
-				b.RunParallel(func(pb *testing.PB) {
-					key := "key" + strconv.FormatInt(n.Add(1), 10)
-					for pb.Next() {
-						if _, err := store.Get(key); err != nil {
-							b.Fatal(err)
-						}
-						if err := store.Set(key, value, time.Minute); err != nil {
-							b.Fatal(err)
-						}
-					}
-				})
-			})
 			b.Run("check a guess", func(b *testing.B) {
 				var n atomic.Int64
 				b.RunParallel(func(pb *testing.PB) {

@@ -1,7 +1,6 @@
 package models_test
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"sync"
@@ -147,48 +146,6 @@ func TestResetEndsLocks(t *testing.T) {
 		}
 		if _, err := e.svc.Login(e.ctx, m, "kim", "a new password"); err != nil {
 			t.Fatalf("after the reset: %v", err)
-		}
-	})
-}
-
-func TestLimiterStore(t *testing.T) {
-	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
-		e := newEnv(t, db)
-		a, b := e.svc.LimiterStore("a"), modelstest.Service(db, e.clock).LimiterStore("b")
-		a2 := modelstest.Service(db, e.clock).LimiterStore("a")
-		if v, err := a.Get("k"); v != nil || err != nil {
-			t.Fatalf("absent: %q %v", v, err)
-		}
-		e.check(a.Set("k", []byte{1, 2, 0, 3}, time.Minute))
-		e.check(b.Set("k", []byte("b's"), 0))
-		if v, err := a2.Get("k"); !bytes.Equal(v, []byte{1, 2, 0, 3}) || err != nil {
-			t.Fatalf("from another service: %q %v", v, err)
-		}
-		e.check(a.Set("k", []byte("again"), time.Millisecond))
-		time.Sleep(5 * time.Millisecond)
-		if v, err := a.Get("k"); v != nil || err != nil {
-			t.Fatalf("expired: %q %v", v, err)
-		}
-		if v, _ := b.Get("k"); string(v) != "b's" {
-			t.Fatalf("limiters mixed: %q", v)
-		}
-		e.check(a.Set("x", []byte("x"), time.Minute))
-		e.check(a.Reset())
-		if v, _ := a.Get("x"); v != nil {
-			t.Fatal("reset kept an entry")
-		}
-		if v, _ := b.Get("k"); v == nil {
-			t.Fatal("reset of one limiter dropped another's entry")
-		}
-		e.check(b.Delete("k"))
-		if v, _ := b.Get("k"); v != nil {
-			t.Fatal("deleted entry still there")
-		}
-		e.check(a.Set("old", []byte("x"), time.Millisecond))
-		time.Sleep(5 * time.Millisecond)
-		e.clock.Advance(time.Hour)
-		if n, err := e.svc.PruneCounters(e.ctx); err != nil || n < 1 {
-			t.Fatalf("prune: %d %v", n, err)
 		}
 	})
 }

@@ -108,6 +108,9 @@ func (s *Service) checkNew(ctx context.Context, n NewUser, emailRequired bool) e
 func (n *NewUser) checker(emailRequired bool) checker {
 	c := checker{}
 	c.check("username", n.Username)
+	if reservedUsername(n.Username) {
+		c.add("username", msgUsernameReserved)
+	}
 	if emailRequired && n.Email == "" {
 		c.add("email", "This field is required.")
 	}
@@ -328,6 +331,9 @@ func (s *Service) Update(ctx context.Context, by Actor, id int64, p Patch) (*Use
 		q := tx.NewUpdate().Model((*User)(nil)).Where("id = ?", id)
 		endSessions := false
 		if p.Username != nil && *p.Username != u.Username {
+			if reservedUsername(*p.Username) {
+				return fieldError("username", msgUsernameReserved)
+			}
 			q.Set("username = ?", *p.Username).Set("username_skeleton = ?", migrations.Skeleton(*p.Username))
 			changed = append(changed, "username")
 		}

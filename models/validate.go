@@ -40,6 +40,19 @@ func newValidator() *validator.Validate {
 	return v
 }
 
+// reservedUsernames are the words of the routes beside /users/:id (the
+// API's GET /api/v1/users/export.csv and /users/bulk/…, the console's
+// /admin/users/new, bulk and export.csv): an account named so could be
+// looked up by id only, so no new account or new name takes one
+// (docs/api.md). Accounts that already have one keep it.
+var reservedUsernames = map[string]bool{"bulk": true, "export.csv": true, "new": true}
+
+func reservedUsername(name string) bool {
+	return reservedUsernames[strings.ToLower(strings.TrimSpace(name))]
+}
+
+const msgUsernameReserved = "That name is one of the site's own addresses. Choose another."
+
 // UsernameRule and PasswordRule say the rules in words, the same in every
 // form's hint and error.
 const (

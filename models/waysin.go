@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 
 	"github.com/uptrace/bun"
 )
@@ -29,6 +31,27 @@ func (s *Service) waysInOf(ctx context.Context, db bun.IDB, u *User) (waysIn, er
 	}
 	w.identities, err = db.NewSelect().Model((*Identity)(nil)).Where("user_id = ?", u.ID).Count(ctx)
 	return w, err
+}
+
+// removeWayIn reads row (a *Passkey or *Identity of u, by id) and deletes
+// it, inside tx that locked u (lockUser), unless it is u's last way in:
+// less takes the row from the count. ErrNotFound when u has no such row.
+func (s *Service) removeWayIn(ctx context.Context, tx bun.IDB, u *User, row any, id int64, less func(*waysIn)) error {
+	err := tx.NewSelect().Model(row).Where("id = ? AND user_id = ?", id, u.ID).Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	w, err := s.waysInOf(ctx, tx, u)
+	if err != nil {
+		return err
+	}
+	if less(&w); !w.any() {
+		return errLastWayIn()
+	}
+	_, err = tx.NewDelete().Model(row).Where("id = ?", id).Exec(ctx)
+	return err
 }
 
 // errLastWayIn refuses to remove an account's last way in.

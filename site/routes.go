@@ -36,7 +36,28 @@ func (rt *route) FullPath(prefix string) string {
 	return prefix + rt.Pattern
 }
 
-// parsePattern reads a Fiber-style path pattern.
+// errInSegment refuses what Fiber's router reads inside a segment
+// (/:from-:to, /:file.json, :id<int>, escapes, numbered wildcards): this
+// matcher takes whole segments only, and must not read such a pattern
+// another way than Fiber would.
+var errInSegment = errors.New("a parameter takes a whole segment: write :name (letters, digits and _) or :name? for an optional last one; " +
+	"Fiber's parameters inside a segment (such as /:from-:to, /:file.json or :id<int>) are not supported")
+
+// paramName reports whether name is a whole-segment parameter's name.
+func paramName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range name {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePattern reads a Fiber-style path pattern of whole segments, and
+// refuses (errInSegment) what Fiber would read differently.
 func parsePattern(p string) ([]segment, error) {
 	if !strings.HasPrefix(p, "/") {
 		return nil, errors.New("a route path starts with /")
@@ -58,14 +79,16 @@ func parsePattern(p string) ([]segment, error) {
 			name := strings.TrimPrefix(part, ":")
 			opt := strings.HasSuffix(name, "?")
 			name = strings.TrimSuffix(name, "?")
-			if name == "" || strings.ContainsAny(name, ":*+?") {
-				return nil, errors.New("a parameter is written :name (or :name? when optional)")
+			if !paramName(name) {
+				return nil, errInSegment
 			}
 			if opt && !last {
 				return nil, errors.New("only the last parameter may be optional")
 			}
 			segs = append(segs, segment{param: name, optional: opt})
-		case part == "" || strings.ContainsAny(part, ":*+?"):
+		case strings.ContainsAny(part, ":*+"):
+			return nil, errInSegment
+		case part == "" || strings.ContainsAny(part, "?<>\\"):
 			return nil, errors.New("unexpected " + part + " in the route path")
 		default:
 			segs = append(segs, segment{lit: part})

@@ -38,6 +38,15 @@ type Env struct {
 	Config app.Config
 }
 
+// Lookup is an environment of exactly the variables in env, for
+// app.LoadConfig (a key present with "" is set empty).
+func Lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}
+}
+
 // EachDB runs fn on a fresh application on each database.
 func EachDB(t *testing.T, fn func(t *testing.T, env *Env), opts ...func(*app.Config)) {
 	t.Helper()
@@ -57,15 +66,10 @@ func New(t testing.TB, dbName string, opts ...func(*app.Config)) *Env {
 func NewOn(t testing.TB, dbName string, db *bun.DB, opts ...func(*app.Config)) *Env {
 	t.Helper()
 	clock := modelstest.NewClock()
-	cfg, err := app.LoadConfig(func(k string) string {
-		switch k {
-		case "DATA_DIR":
-			return t.TempDir()
-		case "SESSION_SECRET":
-			return "test-secret-test-secret-test-secret-0123456789"
-		}
-		return ""
-	})
+	cfg, err := app.LoadConfig(Lookup(map[string]string{
+		"DATA_DIR":       t.TempDir(),
+		"SESSION_SECRET": "test-secret-test-secret-test-secret-0123456789",
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,19 +296,12 @@ func (r *Response) JSON(t testing.TB, v any) {
 func Instance(t testing.TB, dsn string) *Env {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := app.LoadConfig(func(k string) string {
-		switch k {
-		case "DATABASE_URL":
-			return dsn
-		case "DATA_DIR":
-			return dir
-		case "SESSION_SECRET":
-			return "test-secret-test-secret-test-secret-0123456789"
-		case "LOG_LEVEL":
-			return "error"
-		}
-		return ""
-	})
+	cfg, err := app.LoadConfig(Lookup(map[string]string{
+		"DATABASE_URL":   dsn,
+		"DATA_DIR":       dir,
+		"SESSION_SECRET": "test-secret-test-secret-test-secret-0123456789",
+		"LOG_LEVEL":      "error",
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

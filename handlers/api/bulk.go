@@ -83,56 +83,38 @@ func bulkJobOf(j *models.BulkJob) BulkJob {
 }
 
 // readBulkFilter reads the "filter" object of a bulk request (absent:
-// every account). Its wrong fields are named filter.NAME.
+// every account) as the console and the export read theirs
+// (models.FilterFields). Its wrong fields are named filter.NAME.
 func readBulkFilter(b *jsonBody) models.Filter {
-	var f models.Filter
 	v, ok := b.take("filter")
 	if !ok || isNull(v) {
-		return f
+		return models.Filter{}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(v, &raw); err != nil {
 		b.errs["filter"] = "Must be an object: type, role, level, search, group, created_from, created_to."
-		return f
+		return models.Filter{}
 	}
 	fb := &jsonBody{raw: raw, used: map[string]bool{}, errs: map[string]string{}}
-	for name, dst := range map[string]*string{"type": &f.Type, "role": &f.Role, "search": &f.Search, "group": &f.Group} {
+	var ff models.FilterFields
+	for name, dst := range map[string]*string{"type": &ff.Type, "role": &ff.Role, "search": &ff.Search, "group": &ff.Group,
+		"created_from": &ff.CreatedFrom, "created_to": &ff.CreatedTo} {
 		if s := fb.text(name, true); s != nil {
 			*dst = *s
 		}
 	}
-	if w, ok := apiTypes[f.Type]; ok {
-		f.Type = w
+	if l := fb.small("level"); l != nil {
+		ff.Level = strconv.Itoa(*l)
 	}
-	f.Level = fb.small("level")
-	f.CreatedFrom = fb.date("created_from", false)
-	f.CreatedBefore = fb.date("created_to", true)
 	_ = fb.done()
+	f, errs := ff.Filter()
+	for k, m := range errs {
+		fb.errs[k] = m
+	}
 	for k, m := range fb.errs {
 		b.errs["filter."+k] = m
 	}
 	return f
-}
-
-// date reads a date (2026-01-31) or a date-time (RFC 3339); a date as the
-// end of a range means up to the end of that day.
-func (b *jsonBody) date(name string, end bool) time.Time {
-	s := b.text(name, true)
-	if s == nil || *s == "" {
-		return time.Time{}
-	}
-	if t, err := time.Parse(time.RFC3339, *s); err == nil {
-		return t
-	}
-	t, err := time.Parse(time.DateOnly, *s)
-	if err != nil {
-		b.errs[name] = "Use a date like 2026-01-31 or a date-time like 2026-01-31T12:00:00Z."
-		return time.Time{}
-	}
-	if end {
-		t = t.AddDate(0, 0, 1)
-	}
-	return t
 }
 
 // Bulk is POST /api/v1/users/bulk: {"filter": {…}, "action": "ban",

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 
@@ -9,32 +10,17 @@ import (
 	"github.com/webmin/webmin/models"
 )
 
-// apiTypes lets the API's type filter take the seed's numbers as well as
-// the words of SPEC §2.
-var apiTypes = map[string]string{"1": "active", "2": "blocked", "3": "inactive", "4": "deleted", "banned": "blocked"}
-
 // ListUsers is GET /api/v1/users: the filter of SPEC §2 as query
 // parameters (type, level, role, search, sort, page, limit; limit 20 by
 // default, at most 100). Below staff, deleted accounts are left out; below
 // admin, e-mail addresses are, and the search doesn't look at them.
 func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	q := &apiQuery{c: c, errs: map[string]string{}}
-	f := models.Filter{
-		Type:   q.text("type"),
-		Role:   q.text("role"),
-		Search: q.text("search"),
-		Sort:   q.text("sort"),
-		Group:  q.text("group"),
-		Page:   q.integer("page", 1, 1),
-		Limit:  q.integer("limit", defaultLimit, 1),
-	}
-	if w, ok := apiTypes[f.Type]; ok {
-		f.Type = w
-	}
-	if q.text("level") != "" {
-		l := q.integer("level", 0, 0)
-		f.Level = &l
-	}
+	// The filter as the console, the bulk actions and the export read it.
+	f, errs := models.FilterFields{Type: q.text("type"), Role: q.text("role"), Level: q.text("level"), Search: q.text("search"),
+		Group: q.text("group"), CreatedFrom: q.text("created_from"), CreatedTo: q.text("created_to")}.Filter()
+	maps.Copy(q.errs, errs)
+	f.Sort, f.Page, f.Limit = q.text("sort"), q.integer("page", 1, 1), q.integer("limit", defaultLimit, 1)
 	if err := q.err(); err != nil {
 		return err
 	}
