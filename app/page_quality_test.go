@@ -58,6 +58,9 @@ type qualityPage struct {
 	// Submit the button that sends it; the answer is the view checked.
 	Fill   [][2]string
 	Submit string
+	// Needs names the page visited just before, which leaves the state
+	// this one starts from (WEBMIN_GATE_PAGES picks it along).
+	Needs string
 }
 
 var (
@@ -81,7 +84,7 @@ var qualityPages = []qualityPage{
 	// right, and the second step asks for its code (then, sent empty, says so).
 	{Name: "login-2fa", Path: "/login", As: visitors,
 		Fill: [][2]string{{"#f-login", "two_factor"}, {"#f-password", apptest.Password}}, Submit: `form[action="/login"] button[type=submit]`},
-	{Name: "login-2fa-errors", Path: "/login/2fa", As: visitors, Status: 422,
+	{Name: "login-2fa-errors", Path: "/login/2fa", As: visitors, Status: 422, Needs: "login-2fa",
 		Fill: [][2]string{{"#f-code", ""}}, Submit: `#second-factor-form button[type=submit]`},
 	{Name: "register", Path: "/register", As: visitors},
 	{Name: "register-errors", Path: "/register", As: visitors, Status: 422,
@@ -283,7 +286,7 @@ func TestPageQuality(t *testing.T) {
 				for _, m := range viewModes {
 					b.setMode(m)
 					for _, p := range qualityPages {
-						if !contains(p.As, who) || !picked(p.Name) {
+						if !contains(p.As, who) || !(picked(p.Name) || neededByPicked(p.Name)) {
 							continue
 						}
 						shot := who + "-" + p.Name + "-" + m.Name
@@ -312,6 +315,16 @@ func TestPageQuality(t *testing.T) {
 func picked(name string) bool {
 	only := os.Getenv("WEBMIN_GATE_PAGES")
 	return only == "" || contains(strings.Split(only, ","), name)
+}
+
+// neededByPicked says whether a picked page needs this one first.
+func neededByPicked(name string) bool {
+	for _, p := range qualityPages {
+		if p.Needs == name && picked(p.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
