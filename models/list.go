@@ -561,7 +561,7 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 			q.Where("1 = 0")
 		case f.grams == gramsScan:
 		case IsPostgres(s.db) && utf8.RuneCountInString(f.Search) < 3:
-			q.Where(pgGrams+" @> ARRAY[lower(?)]::text[]", f.Search)
+			q.Where("u.id IN (SELECT g.user_id FROM user_grams AS g WHERE g.grams @> ARRAY[lower(?)]::text[])", f.Search)
 		case f.grams != "":
 			q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", f.grams)
 		}
@@ -578,7 +578,7 @@ func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
 	if IsPostgres(s.db) && utf8.RuneCountInString(term) < 3 {
 		// Too short for the trigram indexes: lower() LIKE, which costs
 		// about two thirds of ILIKE, with (applyFilter) the grams index
-		// (users_grams_idx) finding the accounts whose username, e-mail
+		// (user_grams) finding the accounts whose username, e-mail
 		// or name hold the term unless planShortSearch found it common.
 		if withEmail {
 			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.email) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like, like)
@@ -626,9 +626,6 @@ func (s *Service) searchOnly(f Filter) (string, bool) {
 	return ftsPhrase(f.Search, !f.NoEmailSearch), true
 }
 
-// pgGrams is the expression of users_grams_idx (PostgreSQL): the one- and
-// two-character grams of the lower-cased username, e-mail and name.
-const pgGrams = `webmin_grams(lower(u.username) || chr(31) || lower(coalesce(u.email, '')) || chr(31) || lower(u.name))`
 
 // Short searches on SQLite (planShortSearch).
 var (
@@ -647,7 +644,7 @@ var (
 // planShortSearch chooses how a one- or two-character search is answered
 // (f.grams). A common term (one account in gramCommon of a sample or more)
 // is scanned for: matches come soon, in any order. On PostgreSQL a rarer
-// one is found through users_grams_idx (applyFilter). On SQLite it is
+// one is found through user_grams (applyFilter). On SQLite it is
 // looked up in the search index: every occurrence of a short string
 // starts a trigram there (migration 20261201000101 ends each column with
 // two U+001F), so the accounts holding it are those matching any trigram
