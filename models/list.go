@@ -626,7 +626,6 @@ func (s *Service) searchOnly(f Filter) (string, bool) {
 	return ftsPhrase(f.Search, !f.NoEmailSearch), true
 }
 
-
 // Short searches on SQLite (planShortSearch).
 var (
 	// gramSample is how many accounts planShortSearch reads to tell a
