@@ -153,7 +153,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 			{template: "member/sessions", client: member, path: "/settings/sessions", status: 200, marker: `data-current`},
 			{template: "member/security", client: member, path: "/settings/security", status: 200, marker: `id="totp-begin-form"`},
 			{template: "auth/second_factor", client: halfway, path: "/login/2fa", status: 200, marker: `name="code"`},
-			{template: "auth/second_factor", client: halfway, method: http.MethodPost, path: "/login/2fa", status: 401, marker: `flash-error`,
+			{template: "auth/second_factor", client: halfway, method: http.MethodPost, path: "/login/2fa", status: 401, marker: `id="e-code"`,
 				form: url.Values{"code": {"000000"}}},
 			{template: "errors/error", client: member, path: "/admin", status: 403, marker: `error-code`},
 
