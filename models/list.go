@@ -137,6 +137,27 @@ type Filter struct {
 	// two-character search: the FTS5 query of the trigrams that start with
 	// it (gramsNone: there are none), or "" to scan.
 	grams string
+	// hits is how many of the first gramSample accounts match Search,
+	// when sampled (sampleHits): read once for the filter.
+	hits    int
+	sampled bool
+}
+
+// sampleHits counts the accounts among the first gramSample that match
+// f's search (how common the term is), once per filter: the short-search
+// plan and the choice of reading order both ask.
+func (s *Service) sampleHits(ctx context.Context, f *Filter) (int, error) {
+	if f.sampled {
+		return f.hits, nil
+	}
+	sample := s.db.NewSelect().Model((*User)(nil)).Column("u.username", "u.email", "u.name").Limit(int64(gramSample))
+	probe := s.db.NewSelect().TableExpr("(?) AS u", sample).ColumnExpr("count(*)")
+	s.applySearch(probe, f.Search, !f.NoEmailSearch)
+	if err := probe.Scan(ctx, &f.hits); err != nil {
+		return 0, err
+	}
+	f.sampled = true
+	return f.hits, nil
 }
 
 // gramsNone stands for a short search whose characters start no trigram
@@ -289,11 +310,8 @@ func (s *Service) searchFrom(ctx context.Context, q *bun.SelectQuery, f *Filter,
 		s.applyFilter(q, *f)
 		return nil
 	}
-	sample := s.db.NewSelect().Model((*User)(nil)).Column("u.username", "u.email", "u.name").Limit(int64(gramSample))
-	probe := s.db.NewSelect().TableExpr("(?) AS u", sample).ColumnExpr("count(*)")
-	s.applySearch(probe, f.Search, !f.NoEmailSearch)
-	var hits int
-	if err := probe.Scan(ctx, &hits); err != nil {
+	hits, err := s.sampleHits(ctx, f)
+	if err != nil {
 		return err
 	}
 	cells, err := s.cells(ctx)
@@ -654,11 +672,8 @@ func (s *Service) planShortSearch(ctx context.Context, f *Filter) error {
 	if n == 0 || n >= 3 {
 		return nil
 	}
-	sample := s.db.NewSelect().Model((*User)(nil)).Column("u.username", "u.email", "u.name").Limit(int64(gramSample))
-	probe := s.db.NewSelect().TableExpr("(?) AS u", sample).ColumnExpr("count(*)")
-	s.applySearch(probe, f.Search, !f.NoEmailSearch)
-	var hits int
-	if err := probe.Scan(ctx, &hits); err != nil {
+	hits, err := s.sampleHits(ctx, f)
+	if err != nil {
 		return err
 	}
 	if hits*gramCommon >= gramSample {
