@@ -18,6 +18,15 @@ type EventFilter struct {
 	Until    time.Time // exclusive
 	Page     int
 	Limit    int
+
+	// actions is what a prefix Action stands for (resolveActions): the
+	// actions of event_counts it starts, listed so that an index on
+	// (action, created_at, id) can find them (LIKE can't use it on
+	// PostgreSQL under a non-C collation). walk says SQLite should walk
+	// the log's time order rather than read them all (they are many).
+	actions  []string
+	resolved bool
+	walk     bool
 }
 
 // Events lists audit-log lines, newest first, with actor and target
@@ -29,6 +38,9 @@ type EventFilter struct {
 func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error) {
 	f.normalize()
 	items := []Event{}
+	if err := s.resolveActions(ctx, &f); err != nil {
+		return Page[Event]{}, err
+	}
 	total, atLeast, exact, err := s.countEvents(ctx, f)
 	if err != nil {
 		return Page[Event]{}, err
@@ -97,6 +109,39 @@ func (s *Service) countEvents(ctx context.Context, f EventFilter) (n int, atLeas
 	return n, false, true, err
 }
 
+// resolveActions lists the actions a prefix filter ("user.") stands for,
+// from event_counts. Read through the index on (action, created_at, id),
+// page 100 of "user." (30,000 of 800,000 events) reads 30,000 index
+// entries and sorts them, where PostgreSQL walked the log's time order
+// and read 135,000 events to check their action (418 ms). When the
+// actions make up more than a tenth of the log, SQLite (which plans from
+// rough statistics) is told to walk the time order instead (f.walk).
+func (s *Service) resolveActions(ctx context.Context, f *EventFilter) error {
+	a := strings.TrimSpace(f.Action)
+	if !strings.HasSuffix(a, ".") || f.resolved {
+		return nil
+	}
+	var rows []struct {
+		Action string
+		N      int64
+	}
+	if err := s.db.NewSelect().TableExpr("event_counts").Column("action", "n").Scan(ctx, &rows); err != nil {
+		return err
+	}
+	var all, matching int64
+	f.actions = []string{}
+	for _, r := range rows {
+		all += r.N
+		if strings.HasPrefix(r.Action, a) && r.N > 0 {
+			f.actions = append(f.actions, r.Action)
+			matching += r.N
+		}
+	}
+	f.resolved = true
+	f.walk = !IsPostgres(s.db) && matching*10 > all
+	return nil
+}
+
 // normalize clamps the paging into range.
 func (f *EventFilter) normalize() {
 	if f.Limit <= 0 {
@@ -117,9 +162,16 @@ func (s *Service) filterEvents(q *bun.SelectQuery, f EventFilter) {
 		q.Where("e.target_id = ?", f.TargetID)
 	}
 	if a := strings.TrimSpace(f.Action); a != "" {
-		if strings.HasSuffix(a, ".") {
+		switch {
+		case f.resolved && len(f.actions) == 0:
+			q.Where("1 = 0")
+		case f.resolved && f.walk:
+			q.Where("+e.action IN (?)", bun.In(f.actions))
+		case f.resolved:
+			q.Where("e.action IN (?)", bun.In(f.actions))
+		case strings.HasSuffix(a, "."):
 			q.Where("e.action LIKE ? ESCAPE '\\'", escapeLike(a)+"%")
-		} else {
+		default:
 			q.Where("e.action = ?", a)
 		}
 	}

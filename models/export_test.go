@@ -53,6 +53,15 @@ func SetBrowseWindow(n int) func() {
 	return func() { BrowseWindow = old }
 }
 
+// SetWalkFactor changes how many index entries a walk of the sort order
+// may read per match read (0: never walk; very large: always), and returns
+// a func that puts it back.
+func SetWalkFactor(f float64) func() {
+	old := walkFactor
+	walkFactor = f
+	return func() { walkFactor = old }
+}
+
 // SetGramCommon changes the share of a sample at which a short search
 // counts as common on SQLite (0: never, so every short search goes
 // through the search index's trigrams), and returns a func that puts it

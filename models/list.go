@@ -141,6 +141,9 @@ type Filter struct {
 	// when sampled (sampleHits): read once for the filter.
 	hits    int
 	sampled bool
+	// walk is set by searchFrom when the page is found by walking the sort
+	// order: on SQLite no filter term may then use an index.
+	walk bool
 }
 
 // sampleHits counts the accounts among the first gramSample that match
@@ -152,7 +155,7 @@ func (s *Service) sampleHits(ctx context.Context, f *Filter) (int, error) {
 	}
 	sample := s.db.NewSelect().Model((*User)(nil)).Column("u.username", "u.email", "u.name").Limit(int64(gramSample))
 	probe := s.db.NewSelect().TableExpr("(?) AS u", sample).ColumnExpr("count(*)")
-	s.applySearch(probe, f.Search, !f.NoEmailSearch)
+	s.applyLike(probe, f.Search, !f.NoEmailSearch)
 	if err := probe.Scan(ctx, &f.hits); err != nil {
 		return 0, err
 	}
@@ -280,60 +283,124 @@ func (s *Service) searchPage(ctx context.Context, f Filter, total int, atLeast b
 	if beyondWindow(offset, total, !atLeast) {
 		return beyond[User](total, atLeast, f.Page, f.Limit), nil
 	}
-	items := []User{}
 	if offset >= total && !atLeast {
-		return pageOf(items, total, atLeast, f), nil
+		return pageOf([]User{}, total, atLeast, f), nil
 	}
-	q := s.db.NewSelect().Model(&items)
-	if err := s.searchFrom(ctx, q, &f, offset); err != nil {
-		return Page[User]{}, err
-	}
-	if err := q.OrderExpr(orderBy(f.Sort)).Limit(int64(f.Limit)).Offset(int64(offset)).Scan(ctx); err != nil {
+	items, err := s.readPage(ctx, f, offset)
+	if err != nil {
 		return Page[User]{}, err
 	}
 	return pageOf(items, total, atLeast, f), nil
 }
 
-// searchFrom adds f's filter to q, a page at offset of a search along
-// f's sort order. On PostgreSQL it first estimates, from the share of a
-// sample of gramSample accounts that match, what each way of reading the
-// page costs: walking the sort order's index reads about
-// (offset+limit)/share accounts; reading every match (through the trigram
-// or grams index) and sorting them reads share × all of them. The planner
-// misjudges it (LIKE's selectivity is a guess): it walked 60,000 accounts
-// for page 20 of "hnso" (1.5% of accounts), seconds. When reading every
-// match is cheaper, q reads from a subquery with LIMIT, which the planner
-// must plan apart (a fence); when walking is, a short search leaves the
-// grams index out.
-func (s *Service) searchFrom(ctx context.Context, q *bun.SelectQuery, f *Filter, offset int) error {
-	if !IsPostgres(s.db) || f.Search == "" {
-		s.applyFilter(q, *f)
-		return nil
-	}
-	hits, err := s.sampleHits(ctx, f)
+// readPage reads the page at offset of a search or date range along f's
+// sort order: the page's ids first, the way searchFrom chooses (a walk of
+// the sort order then reads its index alone), then their accounts.
+func (s *Service) readPage(ctx context.Context, f Filter, offset int) ([]User, error) {
+	items := []User{}
+	ids := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
+	order, err := s.searchFrom(ctx, ids, &f, offset)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	ids.OrderExpr(order).Limit(int64(f.Limit)).Offset(int64(offset))
+	err = s.db.NewSelect().Model(&items).Where("u.id IN (?)", ids).OrderExpr(orderBy(f.Sort)).Scan(ctx)
+	return items, err
+}
+
+// walkFactor is how many index entries a walk of the sort order may read
+// for each account that reading the matches would (searchFrom): the walk
+// reads an index alone (the sort indexes carry the searched columns,
+// migration 20261202000101), the matches are read from the table, at
+// random, and sorted.
+var walkFactor = 4.0
+
+// searchFrom adds f's filter to q, the ids of a page at offset of a search
+// or date range along f's sort order, and returns the ORDER BY to use. It
+// first estimates what each way of reading the page costs, from the share
+// of accounts that match: the share of a sample of gramSample accounts
+// that match the search, of the accounts created in the date range
+// (daily_counts) and of those the type, level, role and group keep (the
+// census). Walking the sort order's index reads about (offset+limit)/share
+// entries; reading every match (through the search indexes, or the
+// created_at index for a date range) and sorting them reads share × all of
+// them. Neither planner can tell: LIKE's selectivity is a guess, and SQLite
+// plans from rough statistics (it read the 210,000 accounts of the last 30
+// days and sorted them, 1.1 s, where the walk reads 5,000 entries).
+//
+// When walking is cheaper, the search is a plain LIKE (no search index to
+// tempt the planner) and on SQLite no filter term can use an index ("+"),
+// so both walk. When reading the matches is, PostgreSQL reads from a
+// subquery with LIMIT, which it must plan apart (a fence), and SQLite is
+// given an ORDER BY no index can serve, so it reads the matches and sorts.
+func (s *Service) searchFrom(ctx context.Context, q *bun.SelectQuery, f *Filter, offset int) (string, error) {
+	order := orderBy(f.Sort)
+	if f.grams == gramsNone {
+		s.applyFilter(q, *f)
+		return order, nil
 	}
 	cells, err := s.cells(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	all := 0
 	for _, n := range cells {
 		all += n
 	}
-	share := max(float64(hits), 0.5) / float64(gramSample)
-	if float64(offset+f.Limit)/share <= share*float64(all) {
-		if f.grams == "" && utf8.RuneCountInString(f.Search) < 3 {
+	all = max(all, 1)
+	share := float64(max(countMatching(cells, *f), 1)) / float64(all)
+	read := 1.0 // the share of accounts read to find the matches
+	if f.Search != "" {
+		hits, err := s.sampleHits(ctx, f)
+		if err != nil {
+			return "", err
+		}
+		searched := max(float64(hits), 0.5) / float64(gramSample)
+		share *= searched
+		read = searched
+	}
+	if !f.CreatedFrom.IsZero() || !f.CreatedBefore.IsZero() {
+		created, err := s.createdShare(ctx, *f, all)
+		if err != nil {
+			return "", err
+		}
+		share *= created
+		read = min(read, created)
+	}
+	walk := float64(offset+f.Limit) / share
+	if walk <= walkFactor*read*float64(all) {
+		if f.Search != "" {
 			f.grams = gramsScan
 		}
+		f.walk = true
 		s.applyFilter(q, *f)
-		return nil
+		return order, nil
+	}
+	if !IsPostgres(s.db) {
+		s.applyFilter(q, *f)
+		return unindexedOrder(order), nil
 	}
 	sub := s.db.NewSelect().Model((*User)(nil)).ColumnExpr("u.*")
 	s.applyFilter(sub, *f)
 	q.ModelTableExpr("(?) AS u", sub.Limit(1<<31-1))
-	return nil
+	return order, nil
+}
+
+// createdShare estimates the share of the accounts f's date range keeps,
+// from the sign-ups of each day (daily_counts), whole days.
+func (s *Service) createdShare(ctx context.Context, f Filter, all int) (float64, error) {
+	q := s.db.NewSelect().TableExpr("daily_counts").ColumnExpr("coalesce(sum(n), 0)").Where("kind = 'signup'")
+	if !f.CreatedFrom.IsZero() {
+		q.Where("day >= ?", f.CreatedFrom.UTC().Format("2006-01-02"))
+	}
+	if !f.CreatedBefore.IsZero() {
+		q.Where("day <= ?", f.CreatedBefore.UTC().Format("2006-01-02"))
+	}
+	var n int
+	if err := q.Scan(ctx, &n); err != nil {
+		return 0, err
+	}
+	return min(float64(max(n, 1))/float64(all), 1), nil
 }
 
 // countable says whether the census alone counts what f selects.
@@ -456,6 +523,12 @@ func (s *Service) applyFilterFor(q *bun.SelectQuery, f Filter, cells map[cell]in
 	}
 	if countMatching(cells, f)*10 < all {
 		s.applyFilter(q, f)
+		if _, typed := Types[f.Type]; !typed && f.Group != "" {
+			// users_type_level_idx leads with the type: naming every type
+			// lets SQLite read a group's accounts from it (four short
+			// ranges) rather than scan a million (group=vip: 450 ms).
+			q.Where("u.type IN (?)", bun.In([]int{TypeActive, TypeBanned, TypeInactive, TypeDeleted}))
+		}
 		// users_type_level_idx holds the username too (migration
 		// 20261201000102): sorting by it reads the matches from the index
 		// alone, like the other keys.
@@ -536,9 +609,7 @@ func (s *Service) listUnindexed(ctx context.Context, ids []int64, f Filter, exac
 		n, err = q.ScanAndCount(ctx)
 		page.Total = int(n)
 	default:
-		if err = s.searchFrom(ctx, q, &f, offset); err == nil {
-			err = q.Scan(ctx)
-		}
+		page.Items, err = s.readPage(ctx, f, offset)
 		page.Total, page.AtLeast = shortSearchIDs, true
 	}
 	if err != nil {
@@ -550,71 +621,89 @@ func (s *Service) listUnindexed(ctx context.Context, ids []int64, f Filter, exac
 	return page, nil
 }
 
+// applyFilter adds f's conditions to q (users aliased u). When searchFrom
+// chose to walk the sort order on SQLite, no term can use an index ("+"):
+// SQLite would otherwise read every match through the created_at or type
+// index and sort them.
 func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
+	p := ""
+	if f.walk && !IsPostgres(s.db) {
+		p = "+"
+	}
 	if t, ok := Types[f.Type]; ok {
-		q.Where("u.type = ?", t)
+		q.Where(p+"u.type = ?", t)
 	}
 	if f.Level != nil {
-		q.Where("u.level = ?", *f.Level)
+		q.Where(p+"u.level = ?", *f.Level)
 	}
 	if lo, hi, ok := RoleLevels(f.Role); ok && f.Role != "" {
-		q.Where("u.level BETWEEN ? AND ?", lo, hi)
+		q.Where(p+"u.level BETWEEN ? AND ?", lo, hi)
 	}
 	if f.Group != "" {
-		q.Where("u.group_name = ?", f.Group)
+		q.Where(p+"u.group_name = ?", f.Group)
 	}
 	if f.NotDeleted {
-		q.Where("u.type <> ?", TypeDeleted)
+		q.Where(p+"u.type <> ?", TypeDeleted)
 	}
 	if !f.CreatedFrom.IsZero() {
-		q.Where("u.created_at >= ?", f.CreatedFrom.UTC())
+		q.Where(p+"u.created_at >= ?", f.CreatedFrom.UTC())
 	}
 	if !f.CreatedBefore.IsZero() {
-		q.Where("u.created_at < ?", f.CreatedBefore.UTC())
+		q.Where(p+"u.created_at < ?", f.CreatedBefore.UTC())
 	}
-	if f.Search != "" {
+	if f.Search == "" {
+		return
+	}
+	switch {
+	case f.grams == gramsNone:
+		q.Where("1 = 0")
+	case f.grams == gramsScan:
+		s.applyLike(q, f.Search, !f.NoEmailSearch)
+	case IsPostgres(s.db) && utf8.RuneCountInString(f.Search) < 3:
+		s.applyLike(q, f.Search, !f.NoEmailSearch)
+		q.Where("u.id IN (SELECT g.user_id FROM user_grams AS g WHERE g.grams @> ARRAY[lower(?)]::text[])", f.Search)
+	case f.grams != "":
+		s.applyLike(q, f.Search, !f.NoEmailSearch)
+		q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", f.grams)
+	default:
 		s.applySearch(q, f.Search, !f.NoEmailSearch)
-		switch {
-		case f.grams == gramsNone:
-			q.Where("1 = 0")
-		case f.grams == gramsScan:
-		case IsPostgres(s.db) && utf8.RuneCountInString(f.Search) < 3:
-			q.Where("u.id IN (SELECT g.user_id FROM user_grams AS g WHERE g.grams @> ARRAY[lower(?)]::text[])", f.Search)
-		case f.grams != "":
-			q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", f.grams)
-		}
 	}
 }
 
 // applySearch matches a case-insensitive substring of username, e-mail
 // (unless withEmail is false) or name, with every character (% _ ' ")
-// taken literally. PostgreSQL answers from pg_trgm GIN indexes; SQLite
-// from an FTS5 trigram index when the term has three characters or more,
-// and by a scan below that.
+// taken literally, through the search indexes where they answer:
+// PostgreSQL's pg_trgm GIN indexes and SQLite's FTS5 trigram index for a
+// term of three characters or more; below that, LIKE (applyFilter adds
+// the grams that narrow it).
 func (s *Service) applySearch(q *bun.SelectQuery, term string, withEmail bool) {
-	like := "%" + escapeLike(term) + "%"
-	if IsPostgres(s.db) && utf8.RuneCountInString(term) < 3 {
-		// Too short for the trigram indexes: lower() LIKE, which costs
-		// about two thirds of ILIKE, with (applyFilter) the grams index
-		// (user_grams) finding the accounts whose username, e-mail
-		// or name hold the term unless planShortSearch found it common.
-		if withEmail {
-			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.email) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like, like)
-		} else {
-			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like)
-		}
-		return
-	}
-	if IsPostgres(s.db) {
+	switch {
+	case utf8.RuneCountInString(term) < 3:
+		s.applyLike(q, term, withEmail)
+	case IsPostgres(s.db):
+		like := "%" + escapeLike(term) + "%"
 		if withEmail {
 			q.Where(`(u.username ILIKE ? ESCAPE '\' OR u.email ILIKE ? ESCAPE '\' OR u.name ILIKE ? ESCAPE '\')`, like, like, like)
 		} else {
 			q.Where(`(u.username ILIKE ? ESCAPE '\' OR u.name ILIKE ? ESCAPE '\')`, like, like)
 		}
-		return
-	}
-	if utf8.RuneCountInString(term) >= 3 {
+	default:
 		q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", ftsPhrase(term, withEmail))
+	}
+}
+
+// applyLike is the same match as applySearch, with no index: what a walk
+// of the sort order checks on each account (from the index it walks, which
+// carries the searched columns). On PostgreSQL lower() LIKE, which costs
+// about two thirds of ILIKE and can't use the trigram indexes.
+func (s *Service) applyLike(q *bun.SelectQuery, term string, withEmail bool) {
+	like := "%" + escapeLike(term) + "%"
+	if IsPostgres(s.db) {
+		if withEmail {
+			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.email) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like, like)
+		} else {
+			q.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.name) LIKE lower(?) ESCAPE '\')`, like, like)
+		}
 		return
 	}
 	if withEmail {

@@ -3,6 +3,7 @@ package models_test
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -493,4 +494,107 @@ func TestListPlansWalkTheSortIndex(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A search or date range finds its page either by walking the sort order
+// (checking each account with LIKE, from the index it walks) or by reading
+// every match through the search or created_at index and sorting them
+// (searchFrom chooses by cost). Both ways give every page of every sort
+// the same accounts as a plain reading of the filter would.
+func TestSearchWalkAndReadAgree(t *testing.T) {
+	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		type acct struct {
+			name, email, full string
+			created           time.Time
+			level, typ        int
+			group             string
+		}
+		var accts []acct
+		rng := rand.New(rand.NewPCG(3, 5))
+		syll := []string{"mo", "son", "smi", "th", "an", "zq", "ra", "li", "e"}
+		word := func() string {
+			var b strings.Builder
+			for range 1 + rng.IntN(3) {
+				b.WriteString(syll[rng.IntN(len(syll))])
+			}
+			return b.String()
+		}
+		for i := range 90 {
+			e.clock.Advance(time.Duration(1+rng.IntN(30)) * time.Hour)
+			a := acct{name: fmt.Sprintf("%s%02d", word(), i), full: word() + " " + word(), level: []int{1, 1, 2, 5, 8}[rng.IntN(5)],
+				typ: []int{models.TypeActive, models.TypeActive, models.TypeBanned}[rng.IntN(3)], group: []string{"", "vip"}[rng.IntN(2)]}
+			if rng.IntN(3) > 0 {
+				a.email = fmt.Sprintf("%s%d@%s.test", word(), i, word())
+			}
+			u, err := e.svc.Create(e.ctx, models.System, models.NewUser{Username: a.name, Email: a.email, Name: a.full,
+				Password: password, Level: a.level, Type: a.typ, Group: a.group})
+			e.check(err)
+			a.created = u.CreatedAt
+			accts = append(accts, a)
+		}
+		mid := accts[30].created
+		late := accts[70].created
+		filters := []models.Filter{
+			{Search: "mo"}, {Search: "e"}, {Search: "zq"}, {Search: "son"}, {Search: "smith"}, {Search: "ra", Type: "active"},
+			{Search: "li", Role: "user"}, {Search: "MO", Group: "vip"}, {Search: "an", NoEmailSearch: true},
+			{CreatedFrom: mid}, {CreatedFrom: mid, CreatedBefore: late, Type: "blocked"},
+			{Search: "th", CreatedBefore: late}, {Search: "son", CreatedFrom: mid, Role: "user"},
+		}
+		for _, f := range filters {
+			for _, sort := range models.SortKeys {
+				for _, dir := range []string{"", "-"} {
+					var want []string
+					for page := 1; page <= 4; page++ {
+						g := f
+						g.Sort, g.Limit, g.Page = dir+sort, 7, page
+						read, walk := func() []string {
+							defer models.SetWalkFactor(0)()
+							defer models.SetShortSearchIDs(2)()
+							return names(e.list(g))
+						}(), func() []string {
+							defer models.SetWalkFactor(1e12)()
+							defer models.SetShortSearchIDs(2)()
+							return names(e.list(g))
+						}()
+						if !slices.Equal(read, walk) {
+							t.Errorf("%+v: reading the matches gives %v, walking %v", g, read, walk)
+						}
+						want = append(want, read...)
+					}
+					// What the filter keeps, in the sort's order.
+					g := f
+					g.Sort, g.Limit = dir+sort, 100
+					if all := names(e.list(g)); !slices.Equal(all[:min(len(all), 28)], want) {
+						t.Errorf("%+v: pages %v, whole list %v", g, want, all)
+					}
+				}
+			}
+		}
+		// The whole list itself, against the accounts made.
+		for _, f := range filters {
+			var want []string
+			for _, a := range accts {
+				term := strings.ToLower(f.Search)
+				hit := strings.Contains(strings.ToLower(a.name), term) || strings.Contains(strings.ToLower(a.full), term) ||
+					(!f.NoEmailSearch && strings.Contains(strings.ToLower(a.email), term))
+				typ := map[string]int{"active": models.TypeActive, "blocked": models.TypeBanned}[f.Type]
+				switch {
+				case !hit, typ != 0 && a.typ != typ, f.Role == "user" && a.level > 5, f.Group != "" && a.group != f.Group,
+					!f.CreatedFrom.IsZero() && a.created.Before(f.CreatedFrom), !f.CreatedBefore.IsZero() && !a.created.Before(f.CreatedBefore):
+				default:
+					want = append(want, a.name)
+				}
+			}
+			g := f
+			g.Sort, g.Limit = "id", 100
+			for _, factor := range []float64{0, 1e12} {
+				restore := models.SetWalkFactor(factor)
+				if got := names(e.list(g)); !slices.Equal(got, want) {
+					t.Errorf("%+v (walk factor %g): %v, want %v", g, factor, got, want)
+				}
+				restore()
+			}
+		}
+	})
 }
