@@ -645,11 +645,17 @@ func (s *Service) applyFilter(q *bun.SelectQuery, f Filter) {
 	if f.NotDeleted {
 		q.Where(p+"u.type <> ?", TypeDeleted)
 	}
+	// Walking the created_at order, the range is where the walk starts
+	// and stops.
+	pc := p
+	if strings.TrimPrefix(f.Sort, "-") == "created_at" {
+		pc = ""
+	}
 	if !f.CreatedFrom.IsZero() {
-		q.Where(p+"u.created_at >= ?", f.CreatedFrom.UTC())
+		q.Where(pc+"u.created_at >= ?", f.CreatedFrom.UTC())
 	}
 	if !f.CreatedBefore.IsZero() {
-		q.Where(p+"u.created_at < ?", f.CreatedBefore.UTC())
+		q.Where(pc+"u.created_at < ?", f.CreatedBefore.UTC())
 	}
 	if f.Search == "" {
 		return
