@@ -135,6 +135,9 @@ load() {
   else
     out=$(COOKIE="$cookie" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s -s scripts/bench.lua "$base$path")
   fi
+  # Let the server finish what the run left under way before the next
+  # first answer is timed.
+  sleep 0.2
   line=$(grep '^RESULT ' <<<"$out" || true)
   [ -n "$line" ] || { echo "- -"; return; }
   read -r _ _ p50 p95 _ non2xx errs _ <<<"$line"
