@@ -89,7 +89,8 @@ func (c *consoleCache) clear(topic Topic) {
 
 // keyDependsOn says whether the entry key is made from topic's data: the
 // account lists ("users|...") from accounts, the audit log's totals
-// ("events|...") from events, anything else from both.
+// ("events|...") from events, anything else (the audit log's pages,
+// "log|...", which show accounts) from both.
 func keyDependsOn(key string, topic Topic) bool {
 	switch {
 	case strings.HasPrefix(key, "users|"):
@@ -256,11 +257,15 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	})
 }
 
-// ConsoleEvents is Events for the console's audit log (its totals are
-// kept by the database or capped, so nothing needs keeping here).
+// ConsoleEvents is Events for the console's audit log and the API's,
+// its pages kept until the next event or change of accounts (a page shows
+// its actors and targets): a log viewed again, or by many at once, costs
+// no query. The page's Items are shared: read them, don't change them.
 func (s *Service) ConsoleEvents(ctx context.Context, f EventFilter) (Page[Event], error) {
 	s.poll(ctx)
-	return s.Events(ctx, f)
+	f.normalize()
+	key := fmt.Sprintf("log|%d|%d|%q|%d|%d|%d|%d", f.ActorID, f.TargetID, f.Action, f.Since.UnixNano(), f.Until.UnixNano(), f.Page, f.Limit)
+	return cached(ctx, s, key, func() (Page[Event], error) { return s.Events(ctx, f) })
 }
 
 // Latest is what the dashboard lists besides its figures.

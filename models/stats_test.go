@@ -180,8 +180,30 @@ func TestFiguresFollowOtherProcesses(t *testing.T) {
 			e.check(err)
 			_, err = e.svc.List(e.ctx, models.Filter{})
 			e.check(err)
+			_, err = e.svc.ConsoleList(e.ctx, models.Filter{})
+			e.check(err)
+			_, err = e.svc.ConsoleEvents(e.ctx, models.EventFilter{})
+			e.check(err)
+		}
+		// The kept pages (the console's and the API's lists, the audit log)
+		// follow too.
+		kept := func(users, events int, blocked bool) bool {
+			p, err := e.svc.ConsoleList(e.ctx, models.Filter{})
+			e.check(err)
+			a, err := e.svc.ListAs(e.ctx, &models.User{Level: 9, Type: models.TypeActive}, models.Filter{Type: "blocked"})
+			e.check(err)
+			l, err := e.svc.ConsoleEvents(e.ctx, models.EventFilter{})
+			e.check(err)
+			return p.Total == users && len(p.Items) == users && (a.Total == 1) == blocked && l.Total == events && len(l.Items) == events
 		}
 		warm()
+		var events0 int
+		if l, err := e.svc.ConsoleEvents(e.ctx, models.EventFilter{}); err == nil {
+			events0 = l.Total
+		}
+		if !kept(1, events0, false) {
+			t.Fatal("the kept pages before any change elsewhere")
+		}
 		e.clock.Advance(2 * time.Second) // the next read polls (SQLite)
 		u, err := other.Create(e.ctx, models.System, models.NewUser{Username: "elsewhere", Password: password, Level: 8})
 		e.check(err)
@@ -197,6 +219,7 @@ func TestFiguresFollowOtherProcesses(t *testing.T) {
 			return st.Total == 2 && st.ByRole["admin"] == 1 && c.Total == 2 && p.Total == 2 && len(p.Items) == 2 &&
 				st.SignupsPerDay[models.StatsDays-1].Count == 2 && st.LoginsPerDay[models.StatsDays-1].Count == 1
 		})
+		e.eventually("the kept pages: an account and its sign-in elsewhere", func() bool { return kept(2, events0+2, false) })
 		warm()
 		e.clock.Advance(2 * time.Second)
 		_, err = other.Block(e.ctx, models.System, u.ID, "")
@@ -208,6 +231,7 @@ func TestFiguresFollowOtherProcesses(t *testing.T) {
 			e.check(err)
 			return st.ByType["blocked"] == 1 && p.Total == 1
 		})
+		e.eventually("the kept pages: a ban elsewhere", func() bool { return kept(2, events0+3, true) })
 		warm()
 		e.clock.Advance(2 * time.Second)
 		_, err = other.Delete(e.ctx, models.System, u.ID)
