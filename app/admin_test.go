@@ -643,3 +643,53 @@ func TestConsoleOnlineAndEvents(t *testing.T) {
 		wantCode(t, alice.Get("/admin/events?page=99999999"), http.StatusOK, "absurd page")
 	})
 }
+
+// The user list's and audit log's pages are kept once drawn (Page.ListKey):
+// the kept page is the page drawn, and a viewer of another level, another
+// filter or page, or a change of the accounts or events shown, gets its own.
+func TestConsoleKeptListsFollowViewerAndChanges(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, env *apptest.Env) {
+		cast := newConsole(env)
+		alice, mo := env.SignedIn("alice"), env.SignedIn("moe")
+		alice.Get("/admin") // the sign-in's welcome flash
+		mo.Get("/admin")
+		for _, p := range []string{"/admin/users?sort=username", "/admin/events"} {
+			first, again := alice.Get(p), alice.Get(p)
+			wantCode(t, first, http.StatusOK, p)
+			if first.Body != again.Body {
+				a, b := first.Body, again.Body
+				i := 0
+				for i < len(a) && i < len(b) && a[i] == b[i] {
+					i++
+				}
+				t.Errorf("%s: the kept page differs from the page drawn at %d:\n%s\n---\n%s", p, i, a[max(0, i-200):min(len(a), i+200)], b[max(0, i-200):min(len(b), i+200)])
+			}
+		}
+		admins := alice.Get("/admin/users?sort=username")
+		if !strings.Contains(admins.Body, `href="/admin/users/new"`) || !strings.Contains(admins.Body, "bob@example.com") {
+			t.Fatalf("the admin's list: %s", admins.Text())
+		}
+		mods := mo.Get("/admin/users?sort=username")
+		wantCode(t, mods, http.StatusOK, "the moderator's list")
+		if strings.Contains(mods.Body, `href="/admin/users/new"`) || strings.Contains(mods.Body, "@example.com") {
+			t.Errorf("the moderator was shown the admin's kept list: %s", mods.Text())
+		}
+		if a, b := alice.Get("/admin/users?sort=-username"), alice.Get("/admin/users?sort=username&type=blocked"); a.Body == admins.Body || b.Body == admins.Body ||
+			!strings.Contains(b.Body, `data-total="0"`) {
+			t.Errorf("another sort or filter was answered with a kept page")
+		}
+		// No rows to tell them apart: the level does.
+		if res := mo.Get("/admin/users?sort=username&type=blocked"); strings.Contains(res.Body, `href="/admin/users/new"`) {
+			t.Errorf("the moderator was shown the admin's kept empty list: %s", res.Text())
+		}
+		// A rename shows at once, in the list and in the audit log.
+		want303(t, alice.Post(userPath("/admin/users/%d", cast.bob.ID), url.Values{"username": {"bobby"}, "email": {"bob@example.com"}, "level": {"1"}}),
+			userPath("/admin/users/%d", cast.bob.ID), "rename bob")
+		if res := alice.Get("/admin/users?sort=username"); !strings.Contains(res.Body, ">bobby<") {
+			t.Errorf("the list after a rename: %s", res.Text())
+		}
+		if res := alice.Get("/admin/events"); !strings.Contains(res.Body, ">bobby<") || !strings.Contains(res.Body, ">user.update<") {
+			t.Errorf("the audit log after a rename: %s", res.Text())
+		}
+	})
+}

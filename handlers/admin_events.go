@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -80,19 +81,26 @@ func (h *Handler) ListEvents(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	rows, err := h.eventRowsHTML(res.Items)
+	if err != nil {
+		return err
+	}
 	status := fiber.StatusOK
 	if len(errs) > 0 {
 		status = fiber.StatusUnprocessableEntity
 	}
-	return h.render(c, tplAdminEvents, Page{Title: "Audit log", Status: status, Data: fiber.Map{
+	errList := errorList(errs)
+	key := listKey(Me(c), rows, q.Encode(), pageKey(res), strings.Join(errList, "\x00"), fmt.Sprint(form))
+	return h.render(c, tplAdminEvents, Page{Title: "Audit log", Status: status, ListKey: key, Data: fiber.Map{
 		"Section":   "events",
 		"Result":    res,
+		"RowsHTML":  rows,
 		"Window":    windowNote(res, "/admin/events", q, ""),
 		"Form":      form,
 		"Query":     q,
 		"Actions":   models.EventActions,
 		"Errors":    errs,
-		"ErrorList": errorList(errs),
+		"ErrorList": errList,
 	}})
 }
 

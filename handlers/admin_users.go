@@ -3,6 +3,8 @@ package handlers
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"hash/maphash"
 	"html/template"
 	"net/url"
 	"regexp"
@@ -85,17 +87,20 @@ func (h *Handler) ListUsers(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		status = fiber.StatusUnprocessableEntity
 	}
-	return h.render(c, tplAdminUsers, Page{Title: "Users", Status: status, Data: fiber.Map{
+	errList := errorList(errs)
+	key := listKey(me, rows, q.Encode(), pageKey(res), strings.Join(errList, "\x00"))
+	return h.render(c, tplAdminUsers, Page{Title: "Users", Status: status, ListKey: key, Data: fiber.Map{
 		"Section":     "users",
 		"Result":      res,
 		"RowsHTML":    rows,
+		"CanCreate":   models.Authorize(me, models.ActCreate, nil) == nil,
 		"Filter":      f,
 		"FilterLevel": levelText(f.Level),
 		"CreatedFrom": dayText(f.CreatedFrom),
 		"CreatedTo":   dayText(f.CreatedBefore.AddDate(0, 0, -1)),
 		"Query":       q,
 		"Errors":      errs,
-		"ErrorList":   errorList(errs),
+		"ErrorList":   errList,
 		"Sort":        sortLinks(q, f.Sort),
 		"TypeTabs":    typeTabs(q, f.Type),
 		"Window":      windowNote(res, "/admin/users", q, f.Sort),
@@ -496,7 +501,7 @@ type rowCache struct {
 }
 
 type rowKey struct {
-	first     *models.User
+	first     any // the first item's pointer: the list it comes from
 	n         int
 	showEmail bool
 	minute    int64
@@ -509,6 +514,42 @@ func (h *Handler) userRowsHTML(us []models.User, showEmail bool) (template.HTML,
 		return "", nil
 	}
 	key := rowKey{first: &us[0], n: len(us), showEmail: showEmail, minute: time.Now().Unix() / 60}
+	return h.drawnRows(key, "partials/admin_user_rows", func() fiber.Map {
+		return fiber.Map{"Rows": h.userRows(us), "ShowEmail": showEmail}
+	})
+}
+
+// eventRowsHTML draws the audit log's rows (partials/admin_event_rows), or
+// returns them as drawn for the same events this minute (the page is
+// shared from the console cache until the next event).
+func (h *Handler) eventRowsHTML(es []models.Event) (template.HTML, error) {
+	if len(es) == 0 {
+		return "", nil
+	}
+	key := rowKey{first: &es[0], n: len(es), minute: time.Now().Unix() / 60}
+	return h.drawnRows(key, "partials/admin_event_rows", func() fiber.Map { return fiber.Map{"Rows": es} })
+}
+
+// listSeed hashes a list page's rows into its key (listKey).
+var listSeed = maphash.MakeSeed()
+
+// listKey names everything a list page's content shows (Page.ListKey):
+// the viewer's level (what they may do there), the parts the handler
+// names (the filter, sort and page as its query says them, the page's
+// total, the messages) and its drawn rows, hashed.
+func listKey(me *models.User, rows template.HTML, parts ...string) string {
+	return strconv.Itoa(me.Level) + "\x00" + strings.Join(parts, "\x00") + "\x00" +
+		strconv.FormatUint(maphash.String(listSeed, string(rows)), 36)
+}
+
+// pageKey names what a page of a list says of itself besides its rows.
+func pageKey[T any](p models.Page[T]) string {
+	return fmt.Sprint(p.Total, p.AtLeast, p.Beyond, p.Page, p.Limit)
+}
+
+// drawnRows draws a list's rows with the partial name, or returns them as
+// drawn for the same list (key).
+func (h *Handler) drawnRows(key rowKey, name string, data func() fiber.Map) (template.HTML, error) {
 	c := &h.rows
 	if h.keepsDrawn() {
 		c.mu.Lock()
@@ -519,9 +560,8 @@ func (h *Handler) userRowsHTML(us []models.User, showEmail bool) (template.HTML,
 		}
 	}
 	var buf bytes.Buffer
-	err := h.execute(&buf, "partials/admin_user_rows", fiber.Map{"Rows": h.userRows(us), "ShowEmail": showEmail})
-	if err != nil {
-		return "", templateError("partials/admin_user_rows", err)
+	if err := h.execute(&buf, name, data()); err != nil {
+		return "", templateError(name, err)
 	}
 	html := template.HTML(buf.String()) //nolint:gosec // drawn by html/template above
 	c.mu.Lock()

@@ -13,10 +13,13 @@ import (
 	"github.com/webmin/webmin/models"
 )
 
-// Drawn templates are kept this long, and this many at most.
+// Drawn templates are kept this long, and this many at most; list pages
+// (Page.ListKey: tens of kilobytes each, one per filter, sort and page)
+// fewer.
 const (
-	fragmentTTL = time.Minute
-	fragmentMax = 10000
+	fragmentTTL     = time.Minute
+	fragmentMax     = 10000
+	listFragmentMax = 256
 )
 
 // fragmentCache keeps drawn templates by a key that names everything they
@@ -44,13 +47,13 @@ func (fc *fragmentCache) get(key string, now time.Time) (template.HTML, bool) {
 	return f.html, true
 }
 
-func (fc *fragmentCache) put(key string, html template.HTML, now time.Time) {
+func (fc *fragmentCache) put(key string, html template.HTML, now time.Time, limit int) {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
 	if fc.m == nil {
 		fc.m = map[string]cachedFragment{}
 	}
-	if _, ok := fc.m[key]; !ok && len(fc.m) >= fragmentMax {
+	if _, ok := fc.m[key]; !ok && len(fc.m) >= limit {
 		for k, f := range fc.m { // map order: an arbitrary victim, expired ones first
 			delete(fc.m, k)
 			if now.Before(f.expires) {
@@ -70,17 +73,27 @@ func (h *Handler) keepsDrawn() bool { return !h.Views.ShouldReload && !h.Opts.De
 // the same key from the last fragmentTTL. When keepsDrawn says no, and for
 // the key "", it is drawn every time.
 func (h *Handler) fragment(name, key string, data any) (template.HTML, error) {
+	return h.keep(&h.fragments, fragmentMax, name, key, data)
+}
+
+// listFragment is fragment for a list page's content (Page.ListKey), kept
+// in a cache of its own, smaller: list pages are big and many.
+func (h *Handler) listFragment(name, key string, data any) (template.HTML, error) {
+	return h.keep(&h.lists, listFragmentMax, name, key, data)
+}
+
+func (h *Handler) keep(fc *fragmentCache, limit int, name, key string, data any) (template.HTML, error) {
 	if !h.keepsDrawn() || key == "" {
 		return h.drawFragment(name, data)
 	}
 	key = name + "\x00" + key
 	now := time.Now()
-	if html, ok := h.fragments.get(key, now); ok {
+	if html, ok := fc.get(key, now); ok {
 		return html, nil
 	}
 	html, err := h.drawFragment(name, data)
 	if err == nil {
-		h.fragments.put(key, html, now)
+		fc.put(key, html, now, limit)
 	}
 	return html, err
 }

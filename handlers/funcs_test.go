@@ -1,6 +1,9 @@
 package handlers
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestDevice(t *testing.T) {
 	for ua, want := range map[string]string{
@@ -23,5 +26,37 @@ func TestAxisNumber(t *testing.T) {
 		if got := axisNumber(n); got != want {
 			t.Errorf("axisNumber(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// The pager's links: the first and last pages and two either side of the
+// current one, a gap (0) between runs; the same as checking every page.
+func TestPageWindow(t *testing.T) {
+	every := func(current, total int) []int {
+		if total <= 1 {
+			return nil
+		}
+		var out []int
+		last := 0
+		for p := 1; p <= total; p++ {
+			if p == 1 || p == total || (p >= current-2 && p <= current+2) {
+				if last != 0 && p != last+1 {
+					out = append(out, 0)
+				}
+				out = append(out, p)
+				last = p
+			}
+		}
+		return out
+	}
+	for total := 0; total <= 12; total++ {
+		for current := -1; current <= total+2; current++ {
+			if got, want := pageWindow(current, total), every(current, total); !slices.Equal(got, want) {
+				t.Errorf("pageWindow(%d, %d) = %v, want %v", current, total, got, want)
+			}
+		}
+	}
+	if got := pageWindow(10000, 20000); !slices.Equal(got, []int{1, 0, 9998, 9999, 10000, 10001, 10002, 0, 20000}) {
+		t.Errorf("the middle of 20,000 pages: %v", got)
 	}
 }

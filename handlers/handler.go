@@ -69,7 +69,7 @@ type Handler struct {
 	OAuthCookies *OAuthCookies
 
 	charts chartCache // the console's drawn charts; see admin_dashboard.go
-	rows   rowCache   // the console user list's drawn rows; see admin_users.go
+	rows   rowCache   // the console user list's and audit log's drawn rows; see admin_users.go
 
 	// APIDocument is the JSON API's OpenAPI document, drawn by /api/docs.
 	APIDocument []byte
@@ -79,6 +79,7 @@ type Handler struct {
 
 	guestHome pageCache     // the home page as every visitor without a session sees it
 	fragments fragmentCache // drawn nav bars and keyed pages; see fragments.go
+	lists     fragmentCache // drawn list pages (Page.ListKey); see fragments.go
 }
 
 // Locals keys.
@@ -116,6 +117,10 @@ type Page struct {
 	// then come from Data alone (not .Me, .CSRF or .Flashes): its drawing
 	// is kept and reused for the same key (see fragments.go).
 	Key string
+	// ListKey is Key for a list page (the user list, the audit log): kept
+	// the same way, in a smaller cache of its own (listFragmentMax), since
+	// its drawings are big and there is one per filter, sort and page.
+	ListKey string
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -146,9 +151,12 @@ func (h *Handler) draw(c *fiber.Ctx, name string, p Page) ([]byte, error) {
 	}
 	data["Nav"] = nav
 	var content template.HTML
-	if p.Key != "" {
+	switch {
+	case p.Key != "":
 		content, err = h.fragment(name, p.Key, data)
-	} else {
+	case p.ListKey != "":
+		content, err = h.listFragment(name, p.ListKey, data)
+	default:
 		content, err = h.drawFragment(name, data)
 	}
 	if err != nil {
