@@ -437,15 +437,16 @@ func (s *Service) countCapped(ctx context.Context, f Filter) (n int, atLeast boo
 	return n, false, err
 }
 
-// deferAfter is the offset from which listPage reads the page's ids first
-// (through an index that holds the filter's columns) and then their rows.
+// deferAfter is the offset from which the audit log (Events) reads the
+// page's ids first (through an index that holds the filter's columns) and
+// then their rows; the account list always does (pageQuery).
 var deferAfter = 500
 
 // listPage reads page f.Page of the accounts f selects (total of them,
 // from the census), from whichever end of the sort order is nearer: the
 // last page of a million accounts reads fifty index entries, not a million.
-// Past the first few pages it reads the page's ids alone, from an index
-// that holds the filter's columns, and only then the fifty accounts.
+// It reads the page's ids alone, from an index that holds the filter's
+// columns, and only then the fifty accounts.
 func (s *Service) listPage(ctx context.Context, f Filter, total int, cells map[cell]int) ([]User, error) {
 	items := []User{}
 	q, reversed := s.pageQuery(&items, f, total, cells)
@@ -477,17 +478,17 @@ func (s *Service) pageQuery(items *[]User, f Filter, total int, cells map[cell]i
 	}
 	order := orderBy(sort)
 	q = s.db.NewSelect().Model(items)
-	// A short last page (LIMIT 1, read backwards) goes through its ids
-	// too: with statistics, SQLite may then read every account in another
-	// order and sort them (10 s at a million) instead of walking the sort
-	// index for one entry.
-	if offset < deferAfter && limit == f.Limit {
-		q.OrderExpr(s.applyFilterFor(q, f, cells, order)).Limit(int64(limit)).Offset(int64(offset))
-	} else {
-		ids := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
-		ids.OrderExpr(s.applyFilterFor(ids, f, cells, order)).Limit(int64(limit)).Offset(int64(offset))
-		q.Where("u.id IN (?)", ids).OrderExpr(order)
-	}
+	// The page's ids first, from an index that holds the filter's columns
+	// and the sort key, then the fifty accounts. Read whole, a page walks
+	// or sorts whole rows: page 1 of type=blocked (2%) by username read
+	// 3,000 accounts from PostgreSQL's table to skip the 2,950 not banned
+	// (80–160 ms), and SQLite read the 20,000 banned accounts to sort them
+	// (270–390 ms); a short last page (LIMIT 1, read backwards) with
+	// statistics, SQLite read every account in another order and sorted
+	// them (10 s at a million).
+	ids := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
+	ids.OrderExpr(s.applyFilterFor(ids, f, cells, order)).Limit(int64(limit)).Offset(int64(offset))
+	q.Where("u.id IN (?)", ids).OrderExpr(order)
 	return q, reversed
 }
 

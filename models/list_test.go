@@ -411,8 +411,8 @@ func cappedTotal(p models.Page[models.User], limit int) int {
 }
 
 // Every page of an unsearched list, read from the nearer end of the sort
-// order and (past deferAfter) through its ids first, is the slice of the
-// whole list it should be, for every sort key both ways.
+// order through its ids first, is the slice of the whole list it should
+// be, for every sort key both ways.
 func TestListPagesFromEitherEnd(t *testing.T) {
 	modelstest.EachDB(t, func(t *testing.T, db *bun.DB) {
 		e := newEnv(t, db)
