@@ -25,6 +25,7 @@ type EventFilter struct {
 	// PostgreSQL under a non-C collation). walk says SQLite should walk
 	// the log's time order rather than read them all (they are many).
 	actions  []string
+	matching int // events of those actions (event_counts)
 	resolved bool
 	walk     bool
 }
@@ -94,10 +95,11 @@ func (s *Service) Events(ctx context.Context, f EventFilter) (Page[Event], error
 // f filters by action alone, else up to shortSearchIDs (atLeast beyond).
 func (s *Service) countEvents(ctx context.Context, f EventFilter) (n int, atLeast, exact bool, err error) {
 	if f.ActorID == 0 && f.TargetID == 0 && f.Since.IsZero() && f.Until.IsZero() {
+		if f.resolved { // a prefix: resolveActions has just read event_counts
+			return f.matching, false, true, nil
+		}
 		q := s.db.NewSelect().TableExpr("event_counts").ColumnExpr("coalesce(sum(n), 0)")
-		if a := strings.TrimSpace(f.Action); strings.HasSuffix(a, ".") {
-			q.Where("action LIKE ? ESCAPE '\\'", escapeLike(a)+"%")
-		} else if a != "" {
+		if a := strings.TrimSpace(f.Action); a != "" {
 			q.Where("action = ?", a)
 		}
 		err = q.Scan(ctx, &n)
@@ -131,17 +133,17 @@ func (s *Service) resolveActions(ctx context.Context, f *EventFilter) error {
 	if err := s.db.NewSelect().TableExpr("event_counts").Column("action", "n").Scan(ctx, &rows); err != nil {
 		return err
 	}
-	var all, matching int64
-	f.actions = []string{}
+	var all int64
+	f.actions, f.matching = []string{}, 0
 	for _, r := range rows {
 		all += r.N
 		if strings.HasPrefix(r.Action, a) && r.N > 0 {
 			f.actions = append(f.actions, r.Action)
-			matching += r.N
+			f.matching += int(r.N)
 		}
 	}
 	f.resolved = true
-	f.walk = !IsPostgres(s.db) && matching*10 > all
+	f.walk = !IsPostgres(s.db) && int64(f.matching)*10 > all
 	return nil
 }
 
@@ -172,8 +174,6 @@ func (s *Service) filterEvents(q *bun.SelectQuery, f EventFilter) {
 			q.Where("+e.action IN (?)", bun.In(f.actions))
 		case f.resolved:
 			q.Where("e.action IN (?)", bun.In(f.actions))
-		case strings.HasSuffix(a, "."):
-			q.Where("e.action LIKE ? ESCAPE '\\'", escapeLike(a)+"%")
 		default:
 			q.Where("e.action = ?", a)
 		}

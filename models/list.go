@@ -344,11 +344,7 @@ func (s *Service) searchFrom(ctx context.Context, q *bun.SelectQuery, f *Filter,
 	if err != nil {
 		return "", err
 	}
-	all := 0
-	for _, n := range cells {
-		all += n
-	}
-	all = max(all, 1)
+	all := max(countMatching(cells, Filter{}), 1)
 	share := float64(max(countMatching(cells, *f), 1)) / float64(all)
 	read := 1.0 // the share of accounts read to find the matches
 	if f.Search != "" {
@@ -517,11 +513,7 @@ func flipSort(sort string) string {
 // filter's index (users_type_level_idx carries the sort keys) and sorts
 // them. PostgreSQL has real statistics and picks on its own.
 func (s *Service) applyFilterFor(q *bun.SelectQuery, f Filter, cells map[cell]int, order string) string {
-	all := 0
-	for _, n := range cells {
-		all += n
-	}
-	few := countMatching(cells, f)*10 < all
+	few := countMatching(cells, f)*10 < countMatching(cells, Filter{})
 	if IsPostgres(s.db) || few {
 		s.applyFilter(q, f)
 		if _, typed := Types[f.Type]; !typed && f.Group != "" {
