@@ -50,7 +50,7 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 		// (allocated only as the database grows) and memory-mapped reads
 		// keep the hot pages of indexes and the search table at hand.
 		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
-			"cache_size(-32768)", "mmap_size(268435456)"} {
+			"cache_size(-32768)", "mmap_size(2147418112)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")

@@ -58,7 +58,7 @@ func SetBrowseWindow(n int) func() {
 // a func that puts it back.
 func SetWalkFactor(f float64) func() {
 	old := walkFactor
-	walkFactor = f
+	walkFactor.pg, walkFactor.sqlite = f, f
 	return func() { walkFactor = old }
 }
 
