@@ -66,9 +66,9 @@ type BulkJob struct {
 	CancelRequested bool              `json:"cancel_requested"`
 	Error           string            `json:"error,omitempty"`
 	Actor           *AccountRef       `json:"actor"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-	FinishedAt      *time.Time        `json:"finished_at"`
+	CreatedAt       Time              `json:"created_at"`
+	UpdatedAt       Time              `json:"updated_at"`
+	FinishedAt      *Time             `json:"finished_at"`
 }
 
 func bulkJobOf(j *models.BulkJob) BulkJob {
@@ -79,7 +79,7 @@ func bulkJobOf(j *models.BulkJob) BulkJob {
 	return BulkJob{ID: j.ID, Action: j.Action, Status: j.Status, Filter: bulkFilterOf(j.Filter()), Reason: j.Reason, Level: j.Level,
 		Matched: j.Matched, Total: j.Total, Done: j.Done, Percent: j.Percent(), Skipped: skipped,
 		CancelRequested: j.CancelRequested, Error: j.Error, Actor: accountRef(j.ActorID, j.Actor),
-		CreatedAt: j.CreatedAt.UTC(), UpdatedAt: j.UpdatedAt.UTC(), FinishedAt: utc(j.FinishedAt)}
+		CreatedAt: at(j.CreatedAt), UpdatedAt: at(j.UpdatedAt), FinishedAt: atOrNull(j.FinishedAt)}
 }
 
 // readBulkFilter reads the "filter" object of a bulk request (absent:

@@ -60,7 +60,7 @@ func (h *Handler) fail(c *fiber.Ctx, err error) error {
 // status's name in snake case (not_found, unprocessable_entity).
 func writeError(c *fiber.Ctx, status int, msg string, fields map[string]string) error {
 	code := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
-	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg, Fields: fields}, Meta: metaOf(c)})
+	return writeJSON(c, status, errorBody{Error: errorDetail{Code: code, Message: msg, Fields: fields}, Meta: metaOf(c)})
 }
 
 type errorBody struct {

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"time"
-
 	"github.com/webmin/webmin/models"
 )
 
@@ -18,7 +16,7 @@ type Event struct {
 	Target    *AccountRef `json:"target"`
 	Detail    string      `json:"detail"`
 	Via       string      `json:"via"`
-	CreatedAt time.Time   `json:"created_at"`
+	CreatedAt Time        `json:"created_at"`
 	IP        *string     `json:"ip,omitempty"`
 	UserAgent *string     `json:"user_agent,omitempty"`
 }
@@ -42,7 +40,7 @@ func accountRef(id *int64, u *models.User) *AccountRef {
 // eventFor draws e as viewer may see it.
 func eventFor(viewer *models.User, e *models.Event) Event {
 	out := Event{ID: e.ID, Action: e.Action, Actor: accountRef(e.ActorID, e.Actor), Target: accountRef(e.TargetID, e.Target),
-		Detail: e.Detail, Via: e.Via, CreatedAt: e.CreatedAt.UTC()}
+		Detail: e.Detail, Via: e.Via, CreatedAt: at(e.CreatedAt)}
 	if viewer.IsAdmin() {
 		out.IP, out.UserAgent = &e.IP, &e.UserAgent
 	}

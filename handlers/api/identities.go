@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,26 +14,23 @@ import (
 // it said last (e-mail for those who may see the account's address),
 // when it was linked and last used.
 type Identity struct {
-	ID         int64      `json:"id"`
-	Provider   string     `json:"provider"`
-	Subject    string     `json:"subject"`
-	Email      *string    `json:"email,omitempty"`
-	Name       string     `json:"name"`
-	Avatar     string     `json:"avatar"`
-	LinkedAt   time.Time  `json:"linked_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
+	ID         int64   `json:"id"`
+	Provider   string  `json:"provider"`
+	Subject    string  `json:"subject"`
+	Email      *string `json:"email,omitempty"`
+	Name       string  `json:"name"`
+	Avatar     string  `json:"avatar"`
+	LinkedAt   Time    `json:"linked_at"`
+	LastUsedAt *Time   `json:"last_used_at"`
 }
 
 func identityFor(id models.Identity) Identity {
 	out := Identity{ID: id.ID, Provider: id.Provider, Subject: id.Subject, Name: id.Name, Avatar: id.Avatar,
-		LinkedAt: id.LinkedAt.UTC()}
+		LinkedAt: at(id.LinkedAt)}
 	if id.Email != "" { // the service blanks it for viewers who may not see it
 		out.Email = &id.Email
 	}
-	if id.LastUsedAt != nil {
-		t := id.LastUsedAt.UTC()
-		out.LastUsedAt = &t
-	}
+	out.LastUsedAt = atOrNull(id.LastUsedAt)
 	return out
 }
 

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"time"
-
 	"github.com/webmin/webmin/models"
 )
 
@@ -15,10 +13,10 @@ type Key struct {
 	Kind       string      `json:"kind"`  // key or token
 	Scope      string      `json:"scope"` // read, or read write
 	Owner      *AccountRef `json:"owner"`
-	CreatedAt  time.Time   `json:"created_at"`
-	ExpiresAt  *time.Time  `json:"expires_at"`
-	LastUsedAt *time.Time  `json:"last_used_at"`
-	RevokedAt  *time.Time  `json:"revoked_at"`
+	CreatedAt  Time        `json:"created_at"`
+	ExpiresAt  *Time       `json:"expires_at"`
+	LastUsedAt *Time       `json:"last_used_at"`
+	RevokedAt  *Time       `json:"revoked_at"`
 }
 
 // NewKey is a key just made, with the whole key, shown this once.
@@ -29,6 +27,6 @@ type NewKey struct {
 
 func keyFor(k *models.APIKey) Key {
 	return Key{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Kind: k.Kind, Scope: k.Scope,
-		Owner: accountRef(&k.CreatedBy, k.Creator), CreatedAt: k.CreatedAt.UTC(), ExpiresAt: utc(k.ExpiresAt),
-		LastUsedAt: utc(k.LastUsedAt), RevokedAt: utc(k.RevokedAt)}
+		Owner: accountRef(&k.CreatedBy, k.Creator), CreatedAt: at(k.CreatedAt), ExpiresAt: atOrNull(k.ExpiresAt),
+		LastUsedAt: atOrNull(k.LastUsedAt), RevokedAt: atOrNull(k.RevokedAt)}
 }

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/webmin/webmin/models"
@@ -12,11 +10,11 @@ import (
 // or a guest, the page it is on and when it was last seen. Guests' cookie
 // ids, addresses and browsers are not shown.
 type apiVisitor struct {
-	Kind       string    `json:"kind"` // member or guest
-	UserID     *int64    `json:"user_id"`
-	User       *User     `json:"user"`
-	Page       string    `json:"page"`
-	LastSeenAt time.Time `json:"last_seen_at"`
+	Kind       string `json:"kind"` // member or guest
+	UserID     *int64 `json:"user_id"`
+	User       *User  `json:"user"`
+	Page       string `json:"page"`
+	LastSeenAt Time   `json:"last_seen_at"`
 }
 
 // Online is GET /api/v1/online: the visitors seen within the online
@@ -45,7 +43,7 @@ func (h *Handler) Online(c *fiber.Ctx) error {
 	}
 	me := Me(c)
 	return list(c, page, func(p *models.Presence) apiVisitor {
-		v := apiVisitor{Kind: "guest", Page: p.Page, LastSeenAt: p.LastSeenAt.UTC()}
+		v := apiVisitor{Kind: "guest", Page: p.Page, LastSeenAt: at(p.LastSeenAt)}
 		if p.UserID != nil {
 			v.Kind, v.UserID = "member", p.UserID
 			if p.User != nil && p.User.ID != 0 {

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"time"
-
 	"github.com/webmin/webmin/models"
 )
 
@@ -21,8 +19,8 @@ type User struct {
 	TypeLabel   string         `json:"type_label"`
 	IsOnline    bool           `json:"is_online"`
 	Points      int64          `json:"points"`
-	CreatedAt   time.Time      `json:"created_at"`
-	LastLoginAt *time.Time     `json:"last_login_at"`
+	CreatedAt   Time           `json:"created_at"`
+	LastLoginAt *Time          `json:"last_login_at"`
 	Avatar      string         `json:"avatar"`
 	Var         map[string]any `json:"var"`
 	Group       string         `json:"group"`
@@ -30,11 +28,11 @@ type User struct {
 }
 
 type userPrivate struct {
-	UpdatedAt       time.Time  `json:"updated_at"`
-	LastSeenAt      *time.Time `json:"last_seen_at"`
-	EmailVerifiedAt *time.Time `json:"email_verified_at"`
-	LoginCount      int64      `json:"login_count"`
-	MFAEnabled      bool       `json:"mfa_enabled"` // two-factor sign-in is on (seed 004 mfaEnabled)
+	UpdatedAt       Time  `json:"updated_at"`
+	LastSeenAt      *Time `json:"last_seen_at"`
+	EmailVerifiedAt *Time `json:"email_verified_at"`
+	LoginCount      int64 `json:"login_count"`
+	MFAEnabled      bool  `json:"mfa_enabled"` // two-factor sign-in is on (seed 004 mfaEnabled)
 }
 
 // userFor draws u as viewer may see it.
@@ -42,23 +40,15 @@ func (h *Handler) userFor(viewer, u *models.User) User {
 	out := User{
 		ID: u.ID, Username: u.Username, Name: u.Name, Level: u.Level, Role: u.Role(),
 		Type: u.Type, TypeLabel: u.TypeLabel(), IsOnline: h.Users.IsOnline(u), Points: u.Points,
-		CreatedAt: u.CreatedAt.UTC(), LastLoginAt: utc(u.LastLoginAt), Avatar: u.Avatar, Var: u.Var, Group: u.Group,
+		CreatedAt: at(u.CreatedAt), LastLoginAt: atOrNull(u.LastLoginAt), Avatar: u.Avatar, Var: u.Var, Group: u.Group,
 	}
 	if out.Var == nil {
 		out.Var = map[string]any{}
 	}
 	if models.CanSeeEmail(viewer, u) {
 		out.Email = u.Email // a nil *string shows as null
-		out.userPrivate = &userPrivate{UpdatedAt: u.UpdatedAt.UTC(), LastSeenAt: utc(u.LastSeenAt),
-			EmailVerifiedAt: utc(u.EmailVerifiedAt), LoginCount: u.LoginCount, MFAEnabled: u.MFAEnabled}
+		out.userPrivate = &userPrivate{UpdatedAt: at(u.UpdatedAt), LastSeenAt: atOrNull(u.LastSeenAt),
+			EmailVerifiedAt: atOrNull(u.EmailVerifiedAt), LoginCount: u.LoginCount, MFAEnabled: u.MFAEnabled}
 	}
 	return out
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC()
-	return &v
 }
