@@ -548,17 +548,34 @@ func TestSearchWalkAndReadAgree(t *testing.T) {
 					for page := 1; page <= 4; page++ {
 						g := f
 						g.Sort, g.Limit, g.Page = dir+sort, 7, page
-						read, walk := func() []string {
+						// Both ways of finding the page, and of counting up to
+						// the cap (PostgreSQL reads a rare search's matches
+						// through its indexes, countCapped).
+						readPage, walkPage := func() models.Page[models.User] {
 							defer models.SetWalkFactor(0)()
 							defer models.SetShortSearchIDs(2)()
-							return names(e.list(g))
-						}(), func() []string {
+							return e.list(g)
+						}(), func() models.Page[models.User] {
 							defer models.SetWalkFactor(1e12)()
 							defer models.SetShortSearchIDs(2)()
-							return names(e.list(g))
+							return e.list(g)
 						}()
+						read, walk := names(readPage), names(walkPage)
 						if !slices.Equal(read, walk) {
 							t.Errorf("%+v: reading the matches gives %v, walking %v", g, read, walk)
+						}
+						if readPage.Total != walkPage.Total || readPage.AtLeast != walkPage.AtLeast {
+							t.Errorf("%+v: reading the matches counts %d (at least: %t), walking %d (%t)", g,
+								readPage.Total, readPage.AtLeast, walkPage.Total, walkPage.AtLeast)
+						}
+						if page == 1 { // and the exact count, under the cap
+							count := func(factor float64) models.Page[models.User] {
+								defer models.SetWalkFactor(factor)()
+								return e.list(g)
+							}
+							if r, w := count(0), count(1e12); r.Total != w.Total || r.AtLeast || w.AtLeast {
+								t.Errorf("%+v: reading the matches counts %d (at least: %t), walking %d (%t)", g, r.Total, r.AtLeast, w.Total, w.AtLeast)
+							}
 						}
 						want = append(want, read...)
 					}
