@@ -21,7 +21,12 @@
 #   WRK          sample (default: wrk on page 1, the middle and the last page of
 #                every filter in its default order, and page 1 of every sort),
 #                all, or none
-#   DURATION     length of each wrk run (2s); THREADS (2); CONNS (32)
+#   DURATION     length of each wrk run (2s); CONNS (32)
+#   THREADS      wrk's threads (1). wrk shares the machine with the server:
+#                on two cores a second wrk thread is starved by the server's
+#                and the 16 connections it drives wait for it, which tripled
+#                the p95 wrk reported at the same requests/s (docs/performance.md,
+#                "session 8"). THREADS=2 gives the earlier sessions' method.
 #   ONLY         run only the requests whose path matches this grep -E pattern
 #   PORT         the server's port (3420)
 #   RESULTS      where the rows are written ($BENCH_DIR/matrix-results.tsv)
@@ -39,7 +44,7 @@ PG_DB=${PG_DB:-webmin_bench_1m}
 USERS=${USERS:-1000000}
 WRK=${WRK:-sample}
 DURATION=${DURATION:-2s}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 CONNS=${CONNS:-32}
 ONLY=${ONLY:-}
 PORT=${PORT:-3420}
