@@ -455,23 +455,25 @@ func (s *Service) countCapped(ctx context.Context, f Filter) (n int, atLeast boo
 		// its matches spares reading every matching account.
 		sub := s.db.NewSelect().TableExpr("users_fts").Column("rowid").Where("users_fts MATCH ?", phrase).Limit(int64(shortSearchIDs + 1))
 		err = s.db.NewSelect().TableExpr("(?) AS m", sub).ColumnExpr("count(*)").Scan(ctx, &n)
-	} else if read, rerr := s.readMatches(ctx, &f); rerr != nil {
-		return 0, false, rerr
-	} else if read {
-		// PostgreSQL, a search rarer than its guess: LIKE's selectivity is
-		// a guess (4% for "smi", which 1% of the accounts match), and with
-		// LIMIT it scanned the table for the first matches (95,000 rows,
-		// 140 ms) where the trigram indexes find them all in 7 ms. A
-		// MATERIALIZED CTE is planned for all its rows; the LIMIT outside
-		// still stops reading at the cap.
-		sub := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
-		s.applyFilter(sub, f)
-		err = s.db.NewRaw("WITH m AS MATERIALIZED (?) SELECT count(*) FROM (SELECT 1 FROM m LIMIT ?) AS c",
-			sub, shortSearchIDs+1).Scan(ctx, &n)
 	} else {
+		read, rerr := s.readMatches(ctx, &f)
+		if rerr != nil {
+			return 0, false, rerr
+		}
 		sub := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
 		s.applyFilter(sub, f)
-		err = s.db.NewSelect().TableExpr("(?) AS m", sub.Limit(int64(shortSearchIDs+1))).ColumnExpr("count(*)").Scan(ctx, &n)
+		if read {
+			// PostgreSQL, a search rarer than its guess: LIKE's selectivity
+			// is a guess (4% for "smi", which 1% of the accounts match), and
+			// with LIMIT it scanned the table for the first matches (95,000
+			// rows, 140 ms) where the trigram indexes find them all in 7 ms.
+			// A MATERIALIZED CTE is planned for all its rows; the LIMIT
+			// outside still stops reading at the cap.
+			err = s.db.NewRaw("WITH m AS MATERIALIZED (?) SELECT count(*) FROM (SELECT 1 FROM m LIMIT ?) AS c",
+				sub, shortSearchIDs+1).Scan(ctx, &n)
+		} else {
+			err = s.db.NewSelect().TableExpr("(?) AS m", sub.Limit(int64(shortSearchIDs+1))).ColumnExpr("count(*)").Scan(ctx, &n)
+		}
 	}
 	if n > shortSearchIDs {
 		return shortSearchIDs, true, err
