@@ -244,7 +244,7 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	// that count are kept.
 	return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
 		total, err := cached(ctx, s, where, func() ([2]int, error) {
-			n, atLeast, err := s.countCapped(ctx, f)
+			n, atLeast, err := s.countCapped(ctx, &f) // its sample of accounts serves the page too
 			if atLeast {
 				return [2]int{n, 1}, err
 			}

@@ -269,7 +269,7 @@ func (s *Service) List(ctx context.Context, f Filter) (Page[User], error) {
 		}
 		return s.listUnindexed(ctx, ids, f, false)
 	}
-	total, atLeast, err := s.countCapped(ctx, f)
+	total, atLeast, err := s.countCapped(ctx, &f) // its sample of accounts serves the page too
 	if err != nil {
 		return Page[User]{}, err
 	}
@@ -449,19 +449,19 @@ func pageOf(items []User, total int, atLeast bool, f Filter) Page[User] {
 
 // countCapped counts the matches of f up to shortSearchIDs; atLeast says
 // there are more.
-func (s *Service) countCapped(ctx context.Context, f Filter) (n int, atLeast bool, err error) {
-	if phrase, ok := s.searchOnly(f); ok {
+func (s *Service) countCapped(ctx context.Context, f *Filter) (n int, atLeast bool, err error) {
+	if phrase, ok := s.searchOnly(*f); ok {
 		// SQLite: the search index has one row per account, so counting
 		// its matches spares reading every matching account.
 		sub := s.db.NewSelect().TableExpr("users_fts").Column("rowid").Where("users_fts MATCH ?", phrase).Limit(int64(shortSearchIDs + 1))
 		err = s.db.NewSelect().TableExpr("(?) AS m", sub).ColumnExpr("count(*)").Scan(ctx, &n)
 	} else {
-		read, rerr := s.readMatches(ctx, &f)
+		read, rerr := s.readMatches(ctx, f)
 		if rerr != nil {
 			return 0, false, rerr
 		}
 		sub := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
-		s.applyFilter(sub, f)
+		s.applyFilter(sub, *f)
 		if read {
 			// PostgreSQL, a search rarer than its guess: LIKE's selectivity
 			// is a guess (4% for "smi", which 1% of the accounts match), and
