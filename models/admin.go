@@ -48,15 +48,16 @@ func (f *Filter) Sanitize(defaultLimit int) map[string]string {
 // page at a million accounts: the totals of recent searches and audit-log
 // filters (a total means reading every match), the pages of recent
 // searches, the dashboard's latest sign-ups and logins, and the last
-// dashboard figures. An entry is fresh for StatsTTL; once stale, the first
-// request recomputes it while the others keep getting the stale one, so
-// that a million-row count never makes every visitor wait at once. Every
+// dashboard figures. An entry is fresh for StatsTTL; once stale, it is
+// served while it is recomputed behind the request that found it (cached),
+// so that a million-row count never makes a visitor wait. Every
 // announced change (changes.go: this process's writes at once, other
 // processes' as they reach it) drops the entries made from its data, so
 // that nobody sees a stale page after a change.
 type consoleCache struct {
 	mu        sync.Mutex
 	entries   map[string]*cacheEntry
+	bytes     int                      // the weighed entries' sum
 	inflight  map[string]chan struct{} // first computations under way
 	gen       uint64                   // bumped by clear: older computations aren't kept
 	lastStats atomic.Pointer[Stats]
@@ -66,22 +67,31 @@ type cacheEntry struct {
 	value      any
 	at         time.Time
 	refreshing bool
+	bytes      int // what a large value weighs (weighed), else 0
 }
 
 // maxConsoleCache bounds the cache; past it, the older half goes.
 const maxConsoleCache = 1024
 
+// maxConsoleBytes bounds what the cache's large values (weighed: a rare
+// search's matches) weigh together; past it, the oldest of them go.
+var maxConsoleBytes = 64 << 20
+
+// weighed is a cached value large enough to count against maxConsoleBytes.
+type weighed interface{ cacheBytes() int }
+
 // staleFor is how long past its TTL an entry may still be served while it
-// is recomputed (longer means its recompute failed: compute anew).
+// is recomputed (older: nobody asked for it meanwhile, or its recompute
+// failed; the request then computes it anew).
 const staleFor = 4
 
 // clear drops the entries made from topic's data ("" for all).
 func (c *consoleCache) clear(topic Topic) {
 	c.mu.Lock()
 	c.gen++
-	for k := range c.entries {
+	for k, e := range c.entries {
 		if topic == "" || keyDependsOn(k, topic) {
-			delete(c.entries, k)
+			c.drop(k, e)
 		}
 	}
 	c.mu.Unlock()
@@ -162,18 +172,47 @@ func (c *consoleCache) put(key string, v any, at time.Time, gen uint64) {
 		cut := times[len(times)/2]
 		for k, e := range c.entries {
 			if !e.at.After(cut) {
-				delete(c.entries, k)
+				c.drop(k, e)
 			}
 		}
 	}
-	c.entries[key] = &cacheEntry{value: v, at: at}
+	e := &cacheEntry{value: v, at: at}
+	if w, ok := v.(weighed); ok {
+		e.bytes = w.cacheBytes()
+	}
+	if old := c.entries[key]; old != nil {
+		c.drop(key, old)
+	}
+	c.entries[key] = e
+	c.bytes += e.bytes
+	for c.bytes > maxConsoleBytes {
+		var oldest string
+		for k, e := range c.entries {
+			if e.bytes > 0 && (oldest == "" || e.at.Before(c.entries[oldest].at)) {
+				oldest = k
+			}
+		}
+		if oldest == "" {
+			break
+		}
+		c.drop(oldest, c.entries[oldest])
+	}
+}
+
+// drop removes the entry e under key (c.mu held).
+func (c *consoleCache) drop(key string, e *cacheEntry) {
+	c.bytes -= e.bytes
+	delete(c.entries, key)
 }
 
 // cached answers key from the console cache, or computes it (see
 // consoleCache); concurrent first requests for a key wait for one
-// computation. T must be safe to share between requests: values are
-// handed out as they are, so slices in them are read, never changed.
-func cached[T any](ctx context.Context, s *Service, key string, compute func() (T, error)) (T, error) {
+// computation. A stale value is answered at once and recomputed behind
+// the request, with the request's values but not its cancellation, so
+// that no visitor waits for the query a value's age calls for. T must be
+// safe to share between requests: values are handed out as they are, so
+// slices in them are read, never changed.
+func cached[T any](ctx context.Context, s *Service, key string, compute func(context.Context) (T, error)) (T, error) {
 	for {
 		now := s.opts.Now()
 		v, ok, refresh, gen, wait := s.console.lookup(key, now, s.opts.StatsTTL)
@@ -189,25 +228,41 @@ func cached[T any](ctx context.Context, s *Service, key string, compute func() (
 		if !refresh {
 			return v.(T), nil
 		}
-		fresh, err := compute()
+		if ok {
+			go func() {
+				bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+				defer cancel()
+				fresh, err := compute(bg)
+				if err == nil {
+					s.console.put(key, fresh, now, gen)
+				} else {
+					s.log.WarnContext(bg, "console cache: recompute failed, serving the previous one", "key", key, "err", err)
+				}
+				s.console.done(key)
+			}()
+			return v.(T), nil
+		}
+		fresh, err := compute(ctx)
 		if err == nil {
 			s.console.put(key, fresh, now, gen)
 		}
 		s.console.done(key)
-		if err != nil && ok { // a stale answer beats an error page
-			s.log.WarnContext(ctx, "console cache: recompute failed, serving the previous one", "key", key, "err", err)
-			return v.(T), nil
-		}
 		return fresh, err
 	}
 }
 
+// refreshTimeout bounds a stale value's recomputation behind the request
+// (cached).
+const refreshTimeout = 30 * time.Second
+
 // ConsoleList is List for the console. A search (or a date range) keeps
 // its (capped) total, and each of its pages, in the console cache, so that
 // paging, sorting back and forth and reloading don't search a million
-// accounts again. Other filters' pages (from List, their totals from the
-// census) are kept too, until the next change of accounts. The page's
-// Items are shared: read them, don't change them.
+// accounts again; a search rare enough that its deep pages read every
+// match keeps those matches with their sort keys (matchSet), so that the
+// other sorts' pages are sorted in memory. Other filters' pages (from
+// List, their totals from the census) are kept too, until the next change
+// of accounts. The page's Items are shared: read them, don't change them.
 func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error) {
 	if err := f.Normalize(DefaultLimit); err != nil {
 		return Page[User]{}, err
@@ -215,11 +270,12 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	s.poll(ctx)
 	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
 		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch, f.NotDeleted)
+	f.keep = where // a search's deep pages read from its kept matches (matchSet)
 	if f.Search == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
 		// Exact from the census and quick to read; kept all the same, so
 		// that a page viewed again (or by many at once) until the next
 		// change of accounts costs no query.
-		return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
+		return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func(ctx context.Context) (Page[User], error) {
 			return s.List(ctx, f)
 		})
 	}
@@ -228,11 +284,11 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 		// collected once per filter (one scan, which stops at
 		// shortSearchIDs+1), and beyond that many the console says "more
 		// than" instead of counting a million accounts.
-		return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
+		return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func(ctx context.Context) (Page[User], error) {
 			if err := s.planShortSearch(ctx, &f); err != nil {
 				return Page[User]{}, err
 			}
-			ids, err := cached(ctx, s, where+"|ids", func() ([]int64, error) { return s.matchingIDs(ctx, f) })
+			ids, err := cached(ctx, s, where+"|ids", func(ctx context.Context) ([]int64, error) { return s.matchingIDs(ctx, f) })
 			if err != nil {
 				return Page[User]{}, err
 			}
@@ -242,8 +298,8 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 	// Three characters or more, or a date range: List counts up to
 	// shortSearchIDs (more would mean reading every match); the page and
 	// that count are kept.
-	return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func() (Page[User], error) {
-		total, err := cached(ctx, s, where, func() ([2]int, error) {
+	return cached(ctx, s, fmt.Sprintf("%s|%d|%d|%s", where, f.Page, f.Limit, f.Sort), func(ctx context.Context) (Page[User], error) {
+		total, err := cached(ctx, s, where, func(ctx context.Context) ([2]int, error) {
 			n, atLeast, err := s.countCapped(ctx, &f) // its sample of accounts serves the page too
 			if atLeast {
 				return [2]int{n, 1}, err
@@ -265,7 +321,7 @@ func (s *Service) ConsoleEvents(ctx context.Context, f EventFilter) (Page[Event]
 	s.poll(ctx)
 	f.normalize()
 	key := fmt.Sprintf("log|%d|%d|%q|%d|%d|%d|%d", f.ActorID, f.TargetID, f.Action, f.Since.UnixNano(), f.Until.UnixNano(), f.Page, f.Limit)
-	return cached(ctx, s, key, func() (Page[Event], error) { return s.Events(ctx, f) })
+	return cached(ctx, s, key, func(ctx context.Context) (Page[Event], error) { return s.Events(ctx, f) })
 }
 
 // Latest is what the dashboard lists besides its figures.
@@ -278,7 +334,7 @@ type Latest struct {
 // console cache (shared: read them, don't change them).
 func (s *Service) ConsoleLatest(ctx context.Context, n int) (Latest, error) {
 	s.poll(ctx)
-	return cached(ctx, s, "latest|"+strconv.Itoa(n), func() (Latest, error) {
+	return cached(ctx, s, "latest|"+strconv.Itoa(n), func(ctx context.Context) (Latest, error) {
 		signups, err := s.LatestSignups(ctx, n)
 		if err != nil {
 			return Latest{}, err

@@ -1,6 +1,9 @@
 package models
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -69,5 +72,51 @@ func TestConsoleCacheServesStaleWhileOneRecomputes(t *testing.T) {
 	}
 	if n := len(c.entries); n > maxConsoleCache {
 		t.Fatalf("%d entries, more than %d", n, maxConsoleCache)
+	}
+}
+
+// A stale value is answered at once and recomputed behind the request,
+// which may end (its context cancelled) before the recomputation does.
+func TestCachedRecomputesStaleBehindTheRequest(t *testing.T) {
+	ttl := 15 * time.Second
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := &Service{opts: Options{Now: func() time.Time { return now }, StatsTTL: ttl}, log: slog.Default()}
+	get := func(ctx context.Context, compute func(context.Context) (int, error)) int {
+		t.Helper()
+		v, err := cached(ctx, s, "k", compute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	unused := func(context.Context) (int, error) { return 0, errors.New("computed when it should not be") }
+	if v := get(context.Background(), func(context.Context) (int, error) { return 1, nil }); v != 1 {
+		t.Fatalf("first: %d", v)
+	}
+
+	now = now.Add(ttl + time.Second)
+	release := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	v := get(ctx, func(ctx context.Context) (int, error) {
+		<-release
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return 2, nil
+	})
+	if v != 1 {
+		t.Fatalf("stale: got %d, want the stale 1 at once", v)
+	}
+	cancel() // the request is over; its recomputation is not
+	if v := get(context.Background(), unused); v != 1 {
+		t.Fatalf("while recomputing: %d", v)
+	}
+	close(release)
+	deadline := time.Now().Add(2 * time.Second)
+	for get(context.Background(), unused) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the recomputed value never came")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -1,6 +1,9 @@
 package models
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // ComputeStats runs the dashboard queries without the cache, for the
 // benchmarks' cold figures.
@@ -70,4 +73,25 @@ func SetGramCommon(n int) func() {
 	old := gramCommon
 	gramCommon = n
 	return func() { gramCommon = old }
+}
+
+// KeptMatchSets is how many filters' matches the console cache keeps
+// (matchSet), and what they weigh.
+func (s *Service) KeptMatchSets() (n, bytes int) {
+	s.console.mu.Lock()
+	defer s.console.mu.Unlock()
+	for k, e := range s.console.entries {
+		if strings.HasSuffix(k, "|matches") && e.value.(*matchSet) != nil {
+			n++
+		}
+	}
+	return n, s.console.bytes
+}
+
+// SetMaxConsoleBytes changes what the console cache's weighed values may
+// weigh together, and returns a func that puts it back.
+func SetMaxConsoleBytes(n int) func() {
+	old := maxConsoleBytes
+	maxConsoleBytes = n
+	return func() { maxConsoleBytes = old }
 }

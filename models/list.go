@@ -144,6 +144,9 @@ type Filter struct {
 	// walk is set by searchFrom when the page is found by walking the sort
 	// order: on SQLite no filter term may then use an index.
 	walk bool
+	// keep is the console cache's key for the filter, set by ConsoleList:
+	// readPage may then answer from the filter's kept matches (matchSet).
+	keep string
 }
 
 // sampleHits counts the accounts among the first gramSample that match
@@ -294,9 +297,14 @@ func (s *Service) searchPage(ctx context.Context, f Filter, total int, atLeast b
 }
 
 // readPage reads the page at offset of a search or date range along f's
-// sort order: the page's ids first, the way searchFrom chooses (a walk of
-// the sort order then reads its index alone), then their accounts.
+// sort order: from the filter's kept matches when ConsoleList keeps them
+// (pageFromMatches), or the page's ids first, the way searchFrom chooses
+// (a walk of the sort order then reads its index alone), then their
+// accounts.
 func (s *Service) readPage(ctx context.Context, f Filter, offset int) ([]User, error) {
+	if items, ok, err := s.pageFromMatches(ctx, &f, offset); err != nil || ok {
+		return items, err
+	}
 	items := []User{}
 	ids := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
 	order, err := s.searchFrom(ctx, ids, &f, offset)
@@ -345,7 +353,7 @@ func (s *Service) searchFrom(ctx context.Context, q *bun.SelectQuery, f *Filter,
 		s.applyFilter(q, *f)
 		return order, nil
 	}
-	walk, err := s.walkCheaper(ctx, f, offset+f.Limit)
+	walk, _, err := s.walkCheaper(ctx, f, offset+f.Limit)
 	if err != nil {
 		return "", err
 	}
@@ -369,11 +377,12 @@ func (s *Service) searchFrom(ctx context.Context, q *bun.SelectQuery, f *Filter,
 
 // walkCheaper says whether finding the first need matches of f (a search
 // or date range) along an index costs less than reading every match
-// (searchFrom has the estimate and its reasons).
-func (s *Service) walkCheaper(ctx context.Context, f *Filter, need int) (bool, error) {
+// (searchFrom has the estimate and its reasons), and how many matches it
+// estimates.
+func (s *Service) walkCheaper(ctx context.Context, f *Filter, need int) (walk bool, matches float64, err error) {
 	cells, err := s.cells(ctx)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	all := max(countMatching(cells, Filter{}), 1)
 	share := float64(max(countMatching(cells, *f), 1)) / float64(all)
@@ -381,7 +390,7 @@ func (s *Service) walkCheaper(ctx context.Context, f *Filter, need int) (bool, e
 	if f.Search != "" {
 		hits, err := s.sampleHits(ctx, f)
 		if err != nil {
-			return false, err
+			return false, 0, err
 		}
 		searched := max(float64(hits), 0.5) / float64(gramSample)
 		share *= searched
@@ -390,7 +399,7 @@ func (s *Service) walkCheaper(ctx context.Context, f *Filter, need int) (bool, e
 	if !f.CreatedFrom.IsZero() || !f.CreatedBefore.IsZero() {
 		created, err := s.createdShare(ctx, *f, all)
 		if err != nil {
-			return false, err
+			return false, 0, err
 		}
 		share *= created
 		read = min(read, created)
@@ -399,7 +408,7 @@ func (s *Service) walkCheaper(ctx context.Context, f *Filter, need int) (bool, e
 	if IsPostgres(s.db) {
 		factor = walkFactor.pg
 	}
-	return float64(need)/share <= factor*read*float64(all), nil
+	return float64(need)/share <= factor*read*float64(all), share * float64(all), nil
 }
 
 // sortColumns are the columns orderBy(sort) reads: all a page's ids need
@@ -489,7 +498,7 @@ func (s *Service) readMatches(ctx context.Context, f *Filter) (bool, error) {
 	if !IsPostgres(s.db) || utf8.RuneCountInString(f.Search) < 3 {
 		return false, nil
 	}
-	walk, err := s.walkCheaper(ctx, f, shortSearchIDs+1)
+	walk, _, err := s.walkCheaper(ctx, f, shortSearchIDs+1)
 	return !walk, err
 }
 

@@ -522,7 +522,13 @@ func TestSearchWalkAndReadAgree(t *testing.T) {
 		}
 		for i := range 90 {
 			e.clock.Advance(time.Duration(1+rng.IntN(30)) * time.Hour)
-			a := acct{name: fmt.Sprintf("%s%02d", word(), i), full: word() + " " + word(), level: []int{1, 1, 2, 5, 8}[rng.IntN(5)],
+			// Capitals and punctuation, which collations order apart from
+			// byte order (the kept matches take the database's order).
+			name := word() + []string{"", "_", ".", "-"}[rng.IntN(4)] + word()
+			if rng.IntN(4) == 0 {
+				name = strings.ToUpper(name[:1]) + name[1:]
+			}
+			a := acct{name: fmt.Sprintf("%s%02d", name, i), full: word() + " " + word(), level: []int{1, 1, 2, 5, 8}[rng.IntN(5)],
 				typ: []int{models.TypeActive, models.TypeActive, models.TypeBanned}[rng.IntN(3)], group: []string{"", "vip"}[rng.IntN(2)]}
 			if rng.IntN(3) > 0 {
 				a.email = fmt.Sprintf("%s%d@%s.test", word(), i, word())
@@ -532,6 +538,17 @@ func TestSearchWalkAndReadAgree(t *testing.T) {
 			e.check(err)
 			a.created = u.CreatedAt
 			accts = append(accts, a)
+		}
+		// Ties and NULLs in the other sort keys: a third never signed in,
+		// the rest on one of four days; points of five values.
+		for i, at := range []time.Time{{}, e.clock.Now().Add(-72 * time.Hour), e.clock.Now().Add(-48 * time.Hour), e.clock.Now().Add(-time.Hour)} {
+			var when any
+			if !at.IsZero() {
+				when = at.UTC()
+			}
+			_, err := e.db.NewUpdate().Table("users").Set("last_login_at = ?", when).Set("last_seen_at = ?", when).
+				Set("points = id % 5").Where("id % 4 = ?", i).Exec(e.ctx)
+			e.check(err)
 		}
 		mid := accts[30].created
 		late := accts[70].created
@@ -564,6 +581,19 @@ func TestSearchWalkAndReadAgree(t *testing.T) {
 						if !slices.Equal(read, walk) {
 							t.Errorf("%+v: reading the matches gives %v, walking %v", g, read, walk)
 						}
+						// And the console's: a rare filter's matches kept, each
+						// sort's page sorted from them (matchSet).
+						kept := func() models.Page[models.User] {
+							defer models.SetWalkFactor(0)()
+							defer models.SetShortSearchIDs(2)()
+							p, err := e.svc.ConsoleList(e.ctx, g)
+							e.check(err)
+							return p
+						}()
+						if got := names(kept); !slices.Equal(got, read) || kept.Total != readPage.Total || kept.AtLeast != readPage.AtLeast {
+							t.Errorf("%+v: the kept matches give %v (%d, %t), reading them %v (%d, %t)", g, got, kept.Total, kept.AtLeast,
+								read, readPage.Total, readPage.AtLeast)
+						}
 						if readPage.Total != walkPage.Total || readPage.AtLeast != walkPage.AtLeast {
 							t.Errorf("%+v: reading the matches counts %d (at least: %t), walking %d (%t)", g,
 								readPage.Total, readPage.AtLeast, walkPage.Total, walkPage.AtLeast)
@@ -579,6 +609,9 @@ func TestSearchWalkAndReadAgree(t *testing.T) {
 						}
 						want = append(want, read...)
 					}
+					if n, _ := e.svc.KeptMatchSets(); n == 0 {
+						t.Errorf("%+v: the console kept no matches", f)
+					}
 					// What the filter keeps, in the sort's order.
 					g := f
 					g.Sort, g.Limit = dir+sort, 100
@@ -588,6 +621,34 @@ func TestSearchWalkAndReadAgree(t *testing.T) {
 				}
 			}
 		}
+		// The kept matches stay within their byte budget: the oldest go.
+		func() {
+			defer models.SetWalkFactor(0)()
+			defer models.SetShortSearchIDs(2)()
+			keep := func() (sizes []int) {
+				e.svc.ForgetConsole()
+				for _, term := range []string{"son", "smi", "mo"} {
+					e.clock.Advance(time.Second)
+					_, err := e.svc.ConsoleList(e.ctx, models.Filter{Search: term, Limit: 2, Page: 2})
+					e.check(err)
+					_, bytes := e.svc.KeptMatchSets()
+					sizes = append(sizes, bytes)
+				}
+				return sizes
+			}
+			all := keep() // the budget far above: all three
+			son, smi, mo := all[0], all[1]-all[0], all[2]-all[1]
+			if son <= 0 || smi <= 0 || mo <= 0 {
+				t.Fatalf("kept matches weigh %v", all)
+			}
+			defer models.SetMaxConsoleBytes(smi + mo)()
+			keep()
+			if n, bytes := e.svc.KeptMatchSets(); n != 2 || bytes != smi+mo {
+				t.Errorf("within %d bytes: %d kept, %d bytes; want the last two", smi+mo, n, bytes)
+			}
+		}()
+		e.svc.ForgetConsole()
+
 		// The whole list itself, against the accounts made.
 		for _, f := range filters {
 			var want []string
