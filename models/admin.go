@@ -229,17 +229,7 @@ func cached[T any](ctx context.Context, s *Service, key string, compute func(con
 			return v.(T), nil
 		}
 		if ok {
-			go func() {
-				bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
-				defer cancel()
-				fresh, err := compute(bg)
-				if err == nil {
-					s.console.put(key, fresh, now, gen)
-				} else {
-					s.log.WarnContext(bg, "console cache: recompute failed, serving the previous one", "key", key, "err", err)
-				}
-				s.console.done(key)
-			}()
+			go computeBehind(ctx, s, key, now, gen, compute)
 			return v.(T), nil
 		}
 		fresh, err := compute(ctx)
@@ -251,8 +241,38 @@ func cached[T any](ctx context.Context, s *Service, key string, compute func(con
 	}
 }
 
-// refreshTimeout bounds a stale value's recomputation behind the request
-// (cached).
+// cachedBehind is cached for a value no request should wait for: it
+// answers what the console cache holds for key (stale or not), and when
+// there is nothing yet (ok false) starts computing it behind the request,
+// unless that is under way.
+func cachedBehind[T any](ctx context.Context, s *Service, key string, compute func(context.Context) (T, error)) (v T, ok bool) {
+	now := s.opts.Now()
+	got, ok, refresh, gen, _ := s.console.lookup(key, now, s.opts.StatsTTL)
+	if refresh {
+		go computeBehind(ctx, s, key, now, gen, compute)
+	}
+	if !ok {
+		return v, false
+	}
+	return got.(T), true
+}
+
+// computeBehind computes key's value for the console cache behind a
+// request: with its values but not its cancellation.
+func computeBehind[T any](ctx context.Context, s *Service, key string, now time.Time, gen uint64, compute func(context.Context) (T, error)) {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	fresh, err := compute(bg)
+	if err == nil {
+		s.console.put(key, fresh, now, gen)
+	} else {
+		s.log.WarnContext(bg, "console cache: computing behind the request failed", "key", key, "err", err)
+	}
+	s.console.done(key)
+}
+
+// refreshTimeout bounds a computation behind the request (cached,
+// cachedBehind).
 const refreshTimeout = 30 * time.Second
 
 // ConsoleList is List for the console. A search (or a date range) keeps
@@ -268,8 +288,7 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 		return Page[User]{}, err
 	}
 	s.poll(ctx)
-	where := fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
-		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch, f.NotDeleted)
+	where := listKey(f)
 	f.keep = where // a search's deep pages read from its kept matches (matchSet)
 	if f.Search == "" && f.CreatedFrom.IsZero() && f.CreatedBefore.IsZero() {
 		// Exact from the census and quick to read; kept all the same, so
@@ -311,6 +330,13 @@ func (s *Service) ConsoleList(ctx context.Context, f Filter) (Page[User], error)
 		}
 		return s.searchPage(ctx, f, total[0], total[1] == 1)
 	})
+}
+
+// listKey is the console cache's key for what f selects (a normalized
+// filter), whatever its sort and page.
+func listKey(f Filter) string {
+	return fmt.Sprintf("users|%q|%q|%s|%s|%s|%d|%d|%t|%t", f.Search, f.Group, f.Type, f.Role, levelKey(f.Level),
+		f.CreatedFrom.Unix(), f.CreatedBefore.Unix(), f.NoEmailSearch, f.NotDeleted)
 }
 
 // ConsoleEvents is Events for the console's audit log and the API's,

@@ -88,6 +88,18 @@ func (s *Service) KeptMatchSets() (n, bytes int) {
 	return n, s.console.bytes
 }
 
+// MatchesKept says whether the console cache holds f's matches
+// (matchSet), which it collects behind the request that first needs them.
+func (s *Service) MatchesKept(f Filter) bool {
+	if err := f.Normalize(DefaultLimit); err != nil {
+		return false
+	}
+	s.console.mu.Lock()
+	defer s.console.mu.Unlock()
+	e := s.console.entries[listKey(f)+"|matches"]
+	return e != nil && e.value.(*matchSet) != nil
+}
+
 // SetMaxConsoleBytes changes what the console cache's weighed values may
 // weigh together, and returns a func that puts it back.
 func SetMaxConsoleBytes(n int) func() {

@@ -66,9 +66,14 @@ func (s *Service) pageFromMatches(ctx context.Context, f *Filter, offset int) (i
 	if err != nil || walk || estimate > float64(maxMatchSet) {
 		return nil, false, err
 	}
-	set, err := cached(ctx, s, f.keep+"|matches", func(ctx context.Context) (*matchSet, error) { return s.collectMatches(ctx, *f) })
-	if err != nil || set == nil {
-		return nil, false, err
+	// The first deep page of the filter reads its page as before while the
+	// set is collected behind it: collecting costs more than one sort's
+	// page (every match's row to the server and its keys, not a top-50),
+	// and no page should wait for it.
+	g := *f
+	set, kept := cachedBehind(ctx, s, f.keep+"|matches", func(ctx context.Context) (*matchSet, error) { return s.collectMatches(ctx, g) })
+	if !kept || set == nil {
+		return nil, false, nil
 	}
 	ids := set.page(f.Sort, offset, f.Limit)
 	items = []User{}
