@@ -242,19 +242,23 @@ func cached[T any](ctx context.Context, s *Service, key string, compute func(con
 }
 
 // cachedBehind is cached for a value no request should wait for: it
-// answers what the console cache holds for key (stale or not), and when
-// there is nothing yet (ok false) starts computing it behind the request,
-// unless that is under way.
-func cachedBehind[T any](ctx context.Context, s *Service, key string, compute func(context.Context) (T, error)) (v T, ok bool) {
+// answers what the console cache holds for key (stale or not; ok false
+// when nothing), and start computes it behind the request when it is
+// missing or stale and nobody else is on it. The caller must call start
+// (a no-op when there is nothing to do), once its own reading is done:
+// computed at the same time, the value would slow the very request that
+// does without it.
+func cachedBehind[T any](ctx context.Context, s *Service, key string, compute func(context.Context) (T, error)) (v T, ok bool, start func()) {
 	now := s.opts.Now()
 	got, ok, refresh, gen, _ := s.console.lookup(key, now, s.opts.StatsTTL)
+	start = func() {}
 	if refresh {
-		go computeBehind(ctx, s, key, now, gen, compute)
+		start = func() { go computeBehind(ctx, s, key, now, gen, compute) }
 	}
 	if !ok {
-		return v, false
+		return v, false, start
 	}
-	return got.(T), true
+	return got.(T), true, start
 }
 
 // computeBehind computes key's value for the console cache behind a

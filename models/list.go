@@ -302,10 +302,12 @@ func (s *Service) searchPage(ctx context.Context, f Filter, total int, atLeast b
 // (a walk of the sort order then reads its index alone), then their
 // accounts.
 func (s *Service) readPage(ctx context.Context, f Filter, offset int) ([]User, error) {
-	if items, ok, err := s.pageFromMatches(ctx, &f, offset); err != nil || ok {
+	items, ok, start, err := s.pageFromMatches(ctx, &f, offset)
+	defer start() // after this page's own reading
+	if err != nil || ok {
 		return items, err
 	}
-	items := []User{}
+	items = []User{}
 	ids := s.db.NewSelect().Model((*User)(nil)).Column("u.id")
 	order, err := s.searchFrom(ctx, ids, &f, offset)
 	if err != nil {

@@ -56,39 +56,41 @@ func (m *matchSet) cacheBytes() int {
 // pageFromMatches reads page offset of f (a search or date range that
 // ConsoleList keeps, f.keep) from its matchSet, when reading every match is
 // the cheaper way to that page; ok is false when it isn't, or when the
-// filter has more than maxMatchSet matches, and readPage then reads the
-// page itself.
-func (s *Service) pageFromMatches(ctx context.Context, f *Filter, offset int) (items []User, ok bool, err error) {
+// filter has more than maxMatchSet matches, or the set isn't there yet,
+// and readPage then reads the page itself. The caller calls start when
+// its own reading is done: it collects the set behind the request when
+// it is missing or stale.
+func (s *Service) pageFromMatches(ctx context.Context, f *Filter, offset int) (items []User, ok bool, start func(), err error) {
+	start = func() {}
 	if f.keep == "" || f.grams == gramsNone {
-		return nil, false, nil
+		return nil, false, start, nil
 	}
 	walk, estimate, err := s.walkCheaper(ctx, f, offset+f.Limit)
 	if err != nil || walk || estimate > float64(maxMatchSet) {
-		return nil, false, err
+		return nil, false, start, err
 	}
-	// The first deep page of the filter reads its page as before while the
-	// set is collected behind it: collecting costs more than one sort's
-	// page (every match's row to the server and its keys, not a top-50),
-	// and no page should wait for it.
+	// The first deep page of the filter reads its page as before, and the
+	// set is collected after it: collecting costs more than one sort's
+	// page (every match's row to the server, not a top-50), and no page
+	// should wait for it or share the machine with it.
 	g := *f
-	set, kept := cachedBehind(ctx, s, f.keep+"|matches", func(ctx context.Context) (*matchSet, error) { return s.collectMatches(ctx, g) })
+	set, kept, start := cachedBehind(ctx, s, f.keep+"|matches", func(ctx context.Context) (*matchSet, error) { return s.collectMatches(ctx, g) })
 	if !kept || set == nil {
-		return nil, false, nil
+		return nil, false, start, nil
 	}
 	ids := set.page(f.Sort, offset, f.Limit)
 	items = []User{}
-	if len(ids) == 0 {
-		return items, true, nil
+	if len(ids) > 0 {
+		if err := s.db.NewSelect().Model(&items).Where("u.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			return nil, false, start, err
+		}
+		at := make(map[int64]int, len(ids))
+		for i, id := range ids {
+			at[id] = i
+		}
+		slices.SortFunc(items, func(a, b User) int { return at[a.ID] - at[b.ID] })
 	}
-	if err := s.db.NewSelect().Model(&items).Where("u.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-		return nil, false, err
-	}
-	at := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		at[id] = i
-	}
-	slices.SortFunc(items, func(a, b User) int { return at[a.ID] - at[b.ID] })
-	return items, true, nil
+	return items, true, start, nil
 }
 
 // collectMatches reads every match of f with its sort keys, the way
