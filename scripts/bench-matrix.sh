@@ -55,6 +55,13 @@ for tool in go wrk curl jq; do
   command -v "$tool" >/dev/null || { echo "bench-matrix: $tool is needed (apt-get install $tool)" >&2; exit 1; }
 done
 mkdir -p "$BENCH_DIR"
+# DAMON proactive reclaim pages out what nothing touched for a while: a
+# first answer then measures the disk (docs/performance.md, "session 9").
+for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
+  if [ -r "$state" ] && [ "$(cat "$state")" = on ]; then
+    echo "bench-matrix: DAMON proactive reclaim is on ($state): pages no request touched for a minute are read from the disk again, and first answers measure that" >&2
+  fi
+done
 work=$(mktemp -d "$BENCH_DIR/matrix.XXXXXX")
 srv=""
 cleanup() {
