@@ -138,6 +138,17 @@ func (c *consoleCache) lookup(key string, now time.Time, ttl time.Duration) (v a
 	return e.value, true, true, c.gen, nil
 }
 
+// peek answers what the cache holds for key while it is fresh, without
+// computing it or marking it for computing.
+func (c *consoleCache) peek(key string, now time.Time, ttl time.Duration) (v any, fresh bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[key]; e != nil && now.Sub(e.at) < ttl {
+		return e.value, true
+	}
+	return nil, false
+}
+
 // done ends a computation, kept or not: the waiters look again, and a
 // failed refresh lets the next request try.
 func (c *consoleCache) done(key string) {

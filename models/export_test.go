@@ -107,3 +107,15 @@ func SetMaxConsoleBytes(n int) func() {
 	maxConsoleBytes = n
 	return func() { maxConsoleBytes = old }
 }
+
+// PageFromKept reads page f.Page of f from its kept matches (matchSet), as
+// ConsoleList's pages do; ok is false when they don't answer it.
+func (s *Service) PageFromKept(ctx context.Context, f Filter) (items []User, ok bool, err error) {
+	if err := f.Normalize(DefaultLimit); err != nil {
+		return nil, false, err
+	}
+	f.keep = listKey(f)
+	items, ok, start, err := s.pageFromMatches(ctx, &f, (f.Page-1)*f.Limit)
+	start()
+	return items, ok, err
+}

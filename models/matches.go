@@ -54,16 +54,26 @@ func (m *matchSet) cacheBytes() int {
 }
 
 // pageFromMatches reads page offset of f (a search or date range that
-// ConsoleList keeps, f.keep) from its matchSet, when reading every match is
-// the cheaper way to that page; ok is false when it isn't, or when the
-// filter has more than maxMatchSet matches, or the set isn't there yet,
-// and readPage then reads the page itself. The caller calls start when
+// ConsoleList keeps, f.keep) from its matchSet, when the set is kept or
+// reading every match is the cheaper way to that page; ok is false when
+// neither holds, or when the filter has more than maxMatchSet matches, or
+// the set isn't there yet, and readPage then reads the page itself. The caller calls start when
 // its own reading is done: it collects the set behind the request when
 // it is missing or stale.
 func (s *Service) pageFromMatches(ctx context.Context, f *Filter, offset int) (items []User, ok bool, start func(), err error) {
 	start = func() {}
 	if f.keep == "" || f.grams == gramsNone {
 		return nil, false, start, nil
+	}
+	key := f.keep + "|matches"
+	// A set already kept answers any page, even one that walking a sort
+	// index would find sooner than reading the matches again: sorting
+	// them in memory beats both.
+	if v, fresh := s.console.peek(key, s.opts.Now(), s.opts.StatsTTL); fresh {
+		if set, _ := v.(*matchSet); set != nil {
+			items, err := s.usersByID(ctx, set.page(f.Sort, offset, f.Limit))
+			return items, err == nil, start, err
+		}
 	}
 	walk, estimate, err := s.walkCheaper(ctx, f, offset+f.Limit)
 	if err != nil || walk || estimate > float64(maxMatchSet) {
@@ -74,23 +84,29 @@ func (s *Service) pageFromMatches(ctx context.Context, f *Filter, offset int) (i
 	// page (every match's row to the server, not a top-50), and no page
 	// should wait for it or share the machine with it.
 	g := *f
-	set, kept, start := cachedBehind(ctx, s, f.keep+"|matches", func(ctx context.Context) (*matchSet, error) { return s.collectMatches(ctx, g) })
+	set, kept, start := cachedBehind(ctx, s, key, func(ctx context.Context) (*matchSet, error) { return s.collectMatches(ctx, g) })
 	if !kept || set == nil {
 		return nil, false, start, nil
 	}
-	ids := set.page(f.Sort, offset, f.Limit)
-	items = []User{}
-	if len(ids) > 0 {
-		if err := s.db.NewSelect().Model(&items).Where("u.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-			return nil, false, start, err
-		}
-		at := make(map[int64]int, len(ids))
-		for i, id := range ids {
-			at[id] = i
-		}
-		slices.SortFunc(items, func(a, b User) int { return at[a.ID] - at[b.ID] })
+	items, err = s.usersByID(ctx, set.page(f.Sort, offset, f.Limit))
+	return items, err == nil, start, err
+}
+
+// usersByID reads the accounts of ids, in that order.
+func (s *Service) usersByID(ctx context.Context, ids []int64) ([]User, error) {
+	items := []User{}
+	if len(ids) == 0 {
+		return items, nil
 	}
-	return items, true, start, nil
+	if err := s.db.NewSelect().Model(&items).Where("u.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(items, func(a, b User) int { return at[a.ID] - at[b.ID] })
+	return items, nil
 }
 
 // collectMatches reads every match of f with its sort keys, the way
