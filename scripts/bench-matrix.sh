@@ -28,6 +28,10 @@
 #                the p95 wrk reported at the same requests/s (docs/performance.md,
 #                "session 8"). THREADS=2 gives the earlier sessions' method.
 #   ONLY         run only the requests whose path matches this grep -E pattern
+#   WARM         1 (default): read the database into its buffers before the
+#                matrix (PostgreSQL: pg_prewarm of every table and index; SQLite:
+#                the file into the operating system's cache), as on a server
+#                that has been running; 0 measures a database just started
 #   PORT         the server's port (3420)
 #   RESULTS      where the rows are written ($BENCH_DIR/matrix-results.tsv)
 #
@@ -48,6 +52,7 @@ THREADS=${THREADS:-1}
 CONNS=${CONNS:-32}
 ONLY=${ONLY:-}
 PORT=${PORT:-3420}
+WARM=${WARM:-1}
 PASSWORD="bench-password-1234"
 SECRET="bench-secret-bench-secret-bench-secret-0123"
 
@@ -244,6 +249,30 @@ for db in $DBS; do
       fi
       ;;
     pg) psql -q "$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL")" -c 'VACUUM (ANALYZE) users' -c 'VACUUM (ANALYZE) events' >&2 ;;
+  esac
+  # The database's own buffers: PostgreSQL reads a rare search's matches,
+  # one table page each, from shared_buffers in 2-5 µs a page, and from the
+  # operating system's cache 10-60 µs a page on a virtual machine; a new
+  # connection's first touch of each buffer costs about as much again
+  # unless they live in huge pages (docs/performance.md, "session 10").
+  case $db in
+    pg)
+      dbonly=$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL")
+      read -r buffers size <<<"$(psql -Atq -F ' ' "$dbonly" -c "SELECT current_setting('shared_buffers'),
+        pg_size_pretty(pg_database_size(current_database()))")"
+      echo "== pg: shared_buffers $buffers, database $size, huge pages: $(grep -E '^HugePages_Total' /proc/meminfo | awk '{print $2}') reserved" >&2
+      if [ "$WARM" = 1 ]; then
+        echo "== pg: warming shared_buffers (pg_prewarm)" >&2
+        psql -Atq "$dbonly" -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm' -c "SELECT sum(pg_prewarm(c.oid)) || ' pages'
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')" >&2
+      fi
+      ;;
+    sqlite)
+      if [ "$WARM" = 1 ]; then
+        echo "== sqlite: reading the file into the operating system's cache" >&2
+        cat "$SQLITE_FILE" >/dev/null
+      fi
+      ;;
   esac
   printf '%s\n' "$PASSWORD" | run user create --username bench_admin --email bench_admin@example.com \
     --level 10 --password-stdin >/dev/null 2>&1 || true
