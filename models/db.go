@@ -48,13 +48,14 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 		// SQLite's default page cache is 2 MB per connection: at a million
 		// accounts every index lookup would go back to the file. 32 MB
 		// (allocated only as the database grows) keeps each connection's
-		// hot pages, and the file is read through a memory map up to
-		// SQLite's cap of 2 GB (0x7fff0000): a page no connection has
-		// cached is then read from the operating system's cache without a
-		// system call or a copy (the 9,700 matches of a search: 15 ms
-		// where 256 MB mapped, as before, took 39 ms from a warm cache).
+		// hot pages; the others are read from the operating system's
+		// cache. Not through a memory map: each connection maps the file
+		// apart, and on a virtual machine a mapped page's first touch costs
+		// a page fault of about 20 µs where a read costs 2-4, so a rare
+		// search's first read of its 9,700 matches took 160-210 ms mapped
+		// and 56-66 read (docs/performance.md, "session 10").
 		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
-			"cache_size(-32768)", "mmap_size(2147418112)"} {
+			"cache_size(-32768)", "mmap_size(0)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")

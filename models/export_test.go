@@ -66,12 +66,12 @@ func SetWalkFactor(f float64) func() {
 }
 
 // SetGramCommon changes the share of a sample at which a short search
-// counts as common on SQLite (0: never, so every short search goes
-// through the search index's trigrams), and returns a func that puts it
-// back.
+// counts as common on either database (0: never, so every short search
+// goes through the search index's grams or trigrams), and returns a func
+// that puts it back.
 func SetGramCommon(n int) func() {
 	old := gramCommon
-	gramCommon = n
+	gramCommon.pg, gramCommon.sqlite = n, n
 	return func() { gramCommon = old }
 }
 
