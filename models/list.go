@@ -329,7 +329,18 @@ func (s *Service) readPage(ctx context.Context, f Filter, offset int) ([]User, e
 //     indexes);
 //   - SQLite: about 0.25 µs an entry walked, 1.6 µs a match read (its
 //     row looked up by rowid from the search index's).
-var walkFactor = struct{ pg, sqlite float64 }{pg: 2, sqlite: 8}
+var walkFactor = perDB[float64]{pg: 2, sqlite: 8}
+
+// perDB is a tuning constant measured apart for each database.
+type perDB[T any] struct{ pg, sqlite T }
+
+// of is the constant for db.
+func (c perDB[T]) of(db bun.IDB) T {
+	if IsPostgres(db) {
+		return c.pg
+	}
+	return c.sqlite
+}
 
 // searchFrom adds f's filter to q, the ids of a page at offset of a search
 // or date range along f's sort order, and returns the ORDER BY to use. It
@@ -406,11 +417,7 @@ func (s *Service) walkCheaper(ctx context.Context, f *Filter, need int) (walk bo
 		share *= created
 		read = min(read, created)
 	}
-	factor := walkFactor.sqlite
-	if IsPostgres(s.db) {
-		factor = walkFactor.pg
-	}
-	return float64(need)/share <= factor*read*float64(all), share * float64(all), nil
+	return float64(need)/share <= walkFactor.of(s.db)*read*float64(all), share * float64(all), nil
 }
 
 // sortColumns are the columns orderBy(sort) reads: all a page's ids need
@@ -821,7 +828,7 @@ var (
 	// 1,001 of "mo", one account in 21): the scan is the quicker from
 	// about one account in 45, and one in 25 leaves room for the sample's
 	// error.
-	gramCommon = struct{ pg, sqlite int }{pg: 25, sqlite: 10}
+	gramCommon = perDB[int]{pg: 25, sqlite: 10}
 	// gramTerms is the most trigrams planShortSearch matches at once.
 	gramTerms = 3000
 )
@@ -844,11 +851,7 @@ func (s *Service) planShortSearch(ctx context.Context, f *Filter) error {
 	if err != nil {
 		return err
 	}
-	common := gramCommon.sqlite
-	if IsPostgres(s.db) {
-		common = gramCommon.pg
-	}
-	if hits*common >= gramSample {
+	if hits*gramCommon.of(s.db) >= gramSample {
 		if IsPostgres(s.db) {
 			f.grams = gramsScan
 		}

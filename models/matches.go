@@ -57,9 +57,9 @@ func (m *matchSet) cacheBytes() int {
 // ConsoleList keeps, f.keep) from its matchSet, when the set is kept or
 // reading every match is the cheaper way to that page; ok is false when
 // neither holds, or when the filter has more than maxMatchSet matches, or
-// the set isn't there yet, and readPage then reads the page itself. The caller calls start when
-// its own reading is done: it collects the set behind the request when
-// it is missing or stale.
+// the set isn't there yet, and readPage then reads the page itself. The
+// caller calls start when its own reading is done: it collects the set
+// behind the request when it is missing or stale.
 func (s *Service) pageFromMatches(ctx context.Context, f *Filter, offset int) (items []User, ok bool, start func(), err error) {
 	start = func() {}
 	if f.keep == "" || f.grams == gramsNone {

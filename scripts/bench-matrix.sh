@@ -219,7 +219,8 @@ for db in $DBS; do
       fi
       ;;
     pg)
-      dburl=$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL")
+      pgdb=$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL") # PG_URL naming the kept database
+      dburl=$pgdb
       # Building indexes at a million rows outlasts the driver's default
       # 10-second read timeout on a busy machine.
       case $dburl in *\?*) dburl="$dburl&read_timeout=600s" ;; *) dburl="$dburl?read_timeout=600s" ;; esac
@@ -227,7 +228,7 @@ for db in $DBS; do
         echo "== pg: seeding $USERS demo accounts into $PG_DB" >&2
         psql -q "$PG_URL" -c "CREATE DATABASE $PG_DB" >/dev/null
         DATABASE_URL="$dburl" DATA_DIR="$work" "$work/webmin" demo --users "$USERS" >/dev/null
-        psql -q "$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL")" -c "VACUUM ANALYZE" >/dev/null
+        psql -q "$pgdb" -c "VACUUM ANALYZE" >/dev/null
       fi
       ;;
     *) echo "bench-matrix: unknown database $db" >&2; exit 1 ;;
@@ -248,7 +249,7 @@ for db in $DBS; do
         echo "bench-matrix: no sqlite3, the statistics are the migrations' (ANALYZE)" >&2
       fi
       ;;
-    pg) psql -q "$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL")" -c 'VACUUM (ANALYZE) users' -c 'VACUUM (ANALYZE) events' >&2 ;;
+    pg) psql -q "$pgdb" -c 'VACUUM (ANALYZE) users' -c 'VACUUM (ANALYZE) events' >&2 ;;
   esac
   # The database's own buffers: PostgreSQL reads a rare search's matches,
   # one table page each, from shared_buffers in 2-5 µs a page, and from the
@@ -257,13 +258,12 @@ for db in $DBS; do
   # unless they live in huge pages (docs/performance.md, "session 10").
   case $db in
     pg)
-      dbonly=$(sed -E "s#/[^/?]*(\?|$)#/$PG_DB\1#" <<<"$PG_URL")
-      read -r buffers size <<<"$(psql -Atq -F ' ' "$dbonly" -c "SELECT current_setting('shared_buffers'),
+      read -r buffers size <<<"$(psql -Atq -F ' ' "$pgdb" -c "SELECT current_setting('shared_buffers'),
         pg_size_pretty(pg_database_size(current_database()))")"
       echo "== pg: shared_buffers $buffers, database $size, huge pages: $(grep -E '^HugePages_Total' /proc/meminfo | awk '{print $2}') reserved" >&2
       if [ "$WARM" = 1 ]; then
         echo "== pg: warming shared_buffers (pg_prewarm)" >&2
-        psql -Atq "$dbonly" -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm' -c "SELECT sum(pg_prewarm(c.oid)) || ' pages'
+        psql -Atq "$pgdb" -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm' -c "SELECT sum(pg_prewarm(c.oid)) || ' pages'
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')" >&2
       fi
       ;;
