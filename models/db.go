@@ -59,13 +59,16 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
+		// WAL lets readers run beside the one writer; more connections than
+		// that only queue on SQLite's lock.
+		n := max(4, runtime.GOMAXPROCS(0)*2)
+		// Without the block the caches take their memory from malloc, as
+		// they did before: slower to fill, not wrong (PageCacheStats).
+		_ = setupPageCache(path, n)
 		sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		if err != nil {
 			return nil, err
 		}
-		// WAL lets readers run beside the one writer; more connections than
-		// that only queue on SQLite's lock.
-		n := max(4, runtime.GOMAXPROCS(0)*2)
 		sqldb.SetMaxOpenConns(n)
 		sqldb.SetMaxIdleConns(n)
 		sqldb.SetConnMaxLifetime(0)
