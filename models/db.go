@@ -47,24 +47,22 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 		q := url.Values{}
 		// SQLite's default page cache is 2 MB per connection: at a million
 		// accounts every index lookup would go back to the file. 32 MB
-		// (allocated only as the database grows) keeps each connection's
-		// hot pages; the others are read from the operating system's
+		// (pageCacheConnBytes, in the process's page-cache block,
+		// setupPageCache) keeps each connection's hot pages; the others are read from the operating system's
 		// cache. Not through a memory map: each connection maps the file
 		// apart, and on a virtual machine a mapped page's first touch costs
 		// a page fault of about 20 µs where a read costs 2-4, so a rare
 		// search's first read of its 9,700 matches took 160-210 ms mapped
 		// and 56-66 read (docs/performance.md, "session 10").
 		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
-			"cache_size(-32768)", "mmap_size(0)"} {
+			fmt.Sprintf("cache_size(-%d)", pageCacheConnBytes>>10), "mmap_size(0)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
 		// WAL lets readers run beside the one writer; more connections than
 		// that only queue on SQLite's lock.
 		n := max(4, runtime.GOMAXPROCS(0)*2)
-		// Without the block the caches take their memory from malloc, as
-		// they did before: slower to fill, not wrong (PageCacheStats).
-		_ = setupPageCache(path, n)
+		setupPageCache(path, n)
 		sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		if err != nil {
 			return nil, err

@@ -17,28 +17,24 @@ import (
 //
 // Each connection caches the pages it reads, and in WAL mode it empties
 // that cache whenever another connection has written since its last read
-// (a presence update, a rate-limit counter). Page by page, a cache's
-// memory came from the allocator and went back to it, and memory a
-// process touches for the first time costs a page fault: about 20 µs a
-// page on the virtual machines this was measured on, against 2-4 µs to
-// read the page from the operating system's cache. A rare search reads
-// its 9,700 matches' pages, so a connection whose cache had not held them
-// yet answered in 290-370 ms where a warm one took 60
-// (docs/performance.md, "session 11"). Slots in one block are touched
-// once, when SQLite lays them out at start, and go from one connection's
-// cache to another's as they are emptied and filled.
+// (a presence update, a rate-limit counter, a sign-in). Page by page, a
+// cache's memory went back to the pure-Go allocator, which decommits what
+// it keeps (madvise MADV_DONTNEED), and the next fill faulted on every
+// page again: a rare search's 9,718 matches read after another
+// connection's write took 456-470 ms where the same read on a warm cache
+// took 75 (docs/performance.md, "session 11"). Slots in one block are
+// touched once, when SQLite lays them out at start (25 ms for 128 MB
+// here), and go from one connection's cache to another's as they are
+// emptied and filled: the same read after a write now takes 76-81 ms.
 //
 // The block is also the caches' budget: when it is nearly used up, a
 // connection reuses its own least recently used pages rather than take
 // more memory (SQLite's pcache1 under "memory pressure").
 
-// pageCacheConnBytes is what one connection's cache holds at most:
-// cache_size(-32768) in Open.
+// pageCacheConnBytes is what one connection's cache holds at most (its
+// cache_size in Open), and what the block holds beyond the database's
+// size at start, for it to grow into.
 const pageCacheConnBytes = 32 << 20
-
-// pageCacheFloor is the smallest block: one connection's whole cache, so
-// a new database has room to grow into before the next start.
-const pageCacheFloor = pageCacheConnBytes
 
 // sqlitePageSize is the page size the block's slots are cut for, SQLite's
 // default and every database this program creates; a database with larger
@@ -56,18 +52,17 @@ var pageCache struct {
 // file's size, and one connection's cache more to grow into), at most
 // conns full caches. It runs once per process; the size holds until the
 // process restarts. When SQLite is already initialised (another package
-// opened a connection first) the caches keep using malloc, and the error
-// says so.
-func setupPageCache(path string, conns int) error {
+// opened a connection first) the caches keep using malloc, slower to fill
+// but not wrong, and PageCacheError says so.
+func setupPageCache(path string, conns int) {
 	pageCache.once.Do(func() {
 		size := int64(0)
 		if fi, err := os.Stat(path); err == nil {
 			size = fi.Size()
 		}
-		budget := min(size+pageCacheFloor, int64(conns)*pageCacheConnBytes)
+		budget := min(size+pageCacheConnBytes, int64(conns)*pageCacheConnBytes)
 		pageCache.slots, pageCache.err = configurePageCache(budget)
 	})
-	return pageCache.err
 }
 
 // configurePageCache hands SQLite a block of budget bytes, in slots of a
